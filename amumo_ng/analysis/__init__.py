@@ -1,0 +1,1 @@
+"""Pure analysis functions on embedding arrays (numpy/torch in, arrays or dataclasses out)."""
