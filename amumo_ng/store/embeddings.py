@@ -5,7 +5,7 @@ memory-mapped from the cache); normalised vectors are derived on demand.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import InitVar, dataclass, field, replace
 from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
@@ -45,16 +45,22 @@ class Embeddings:
     dataset_id: str = "arrays"
     image_source: Optional[ImageSource] = field(default=None, repr=False)
     is_normalized: bool = False
+    #: Skip the NaN/inf/zero-row scan (only for arrays already verified, e.g. a checksummed cache entry).
+    trusted: InitVar[bool] = False
 
-    def __post_init__(self):
-        img, txt = as_pair(self.image, self.text, min_rows=1)
-        object.__setattr__(self, "image", img)
-        object.__setattr__(self, "text", txt)
+    def __post_init__(self, trusted: bool = False):
+        if trusted:
+            if self.image.ndim != 2 or self.image.shape != self.text.shape:
+                raise EmbeddingError(f"image {self.image.shape} and text {self.text.shape} must be equal [n, d]")
+        else:
+            img, txt = as_pair(self.image, self.text, min_rows=1)
+            object.__setattr__(self, "image", img)
+            object.__setattr__(self, "text", txt)
         meta = self.meta
         if not isinstance(meta, pd.DataFrame):
             raise EmbeddingError("meta must be a pandas DataFrame")
-        if len(meta) != img.shape[0]:
-            raise EmbeddingError(f"meta has {len(meta)} rows but there are {img.shape[0]} pairs")
+        if len(meta) != self.image.shape[0]:
+            raise EmbeddingError(f"meta has {len(meta)} rows but there are {self.image.shape[0]} pairs")
         for col in ("id", "caption"):
             if col not in meta.columns:
                 raise EmbeddingError(f"meta lacks the column {col!r}")

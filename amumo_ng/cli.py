@@ -1,0 +1,143 @@
+"""The ``amumo-ng`` command line: precompute embeddings, list the cache, start the demo."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Optional, Sequence
+
+DEMO_NOTEBOOK = "quickstart.ipynb"
+DEFAULT_DEMO = {"dataset": "shapes", "models": ("toy-clip", "toy-cyclip", "toy-cloob"), "n": 1000}
+
+
+def _cmd_precompute(args) -> int:
+    from .store.cache import embed
+
+    kwargs = {}
+    if args.n is not None:
+        kwargs["n"] = args.n
+    if args.seed is not None:
+        kwargs["seed"] = args.seed
+    for opt in args.option or []:
+        key, sep, value = opt.partition("=")
+        if not sep:
+            raise SystemExit(f"--option expects KEY=VALUE, got {opt!r}")
+        kwargs[key] = value
+    emb = embed(args.dataset, args.model, cache_dir=args.cache_dir, progress=not args.quiet,
+                recompute=args.recompute, **kwargs)
+    print(f"{emb.n} pairs x {emb.dim} dims  model={emb.model_id}  dataset={emb.dataset_id}  "
+          f"logit_scale={emb.logit_scale:.3g}")
+    return 0
+
+
+def _cmd_info(args) -> int:
+    from .store.cache import EmbeddingCache
+
+    cache = EmbeddingCache(args.cache_dir)
+    entries = cache.entries()
+    if args.json:
+        print(json.dumps([{"key": e.key, **{k: e.manifest.get(k) for k in ("model_id", "dataset_id", "n", "dim")}}
+                          for e in entries], indent=2))
+        return 0
+    print(f"cache: {cache.root}  ({len(entries)} entr{'y' if len(entries) == 1 else 'ies'})")
+    for e in entries:
+        m = e.manifest
+        size = sum(f["bytes"] for f in m.get("files", {}).values()) / 2**20
+        print(f"  {e.key[:12]}  {m.get('model_id')}  {m.get('dataset_id')}  n={m.get('n')} d={m.get('dim')}  {size:.1f} MiB")
+    return 0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def find_notebook(name: str = DEMO_NOTEBOOK) -> Path:
+    """The demo notebook: ``notebooks/<name>`` of a source checkout, else the copy installed with the package."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "notebooks" / name, here / "notebooks" / name):
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(f"cannot find the demo notebook {name}")
+
+
+def _cmd_demo(args) -> int:
+    from .store.cache import embed
+
+    for model in DEFAULT_DEMO["models"]:
+        emb = embed(DEFAULT_DEMO["dataset"], model, cache_dir=args.cache_dir, n=DEFAULT_DEMO["n"])
+        print(f"ready: {model} on {emb.dataset_id} ({emb.n} pairs)")
+    notebook = find_notebook()
+    port = args.port or _free_port()
+    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--ServerApp.ip=127.0.0.1",
+           f"--ServerApp.port={port}", f"--ServerApp.root_dir={notebook.parent}"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")
+    token = args.token or os.urandom(12).hex()
+    cmd.append(f"--IdentityProvider.token={token}")
+    url = f"http://127.0.0.1:{port}/lab/tree/{notebook.name}?token={token}"
+    print(f"Starting JupyterLab: open {url}", flush=True)
+    if args.dry_run:
+        print(" ".join(cmd))
+        return 0
+    if shutil.which("jupyter") is None and not _has_module("jupyterlab"):
+        raise SystemExit("JupyterLab is not installed: pip install 'amumo-ng[demo]'")
+    return subprocess.call(cmd)
+
+
+def _has_module(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="amumo-ng", description="Explore CLIP-like embedding spaces.")
+    parser.add_argument("--cache-dir", default=None, help="cache root (default $AMUMO_NG_CACHE or ~/.cache/amumo_ng)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("precompute", help="encode a dataset with a model and cache the raw embeddings")
+    p.add_argument("--dataset", default="shapes", help="dataset name (shapes, folder, coco, mscoco, diffusiondb)")
+    p.add_argument("--model", default="toy-clip", help="model name (toy-clip, ViT-B-32/openai, cyclip:/path ...)")
+    p.add_argument("--n", type=int, default=None, help="number of pairs (datasets that take n)")
+    p.add_argument("--seed", type=int, default=None, help="dataset seed (shapes)")
+    p.add_argument("--option", action="append", help="extra dataset option KEY=VALUE (e.g. path=..., captions=...)")
+    p.add_argument("--recompute", action="store_true", help="ignore an existing cache entry")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_precompute)
+
+    p = sub.add_parser("info", help="list what is cached")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_info)
+
+    p = sub.add_parser("demo", help="precompute the embedded default and open the explorer notebook in JupyterLab")
+    p.add_argument("--port", type=int, default=None)
+    p.add_argument("--token", default=None)
+    p.add_argument("--dry-run", action="store_true", help="precompute and print the JupyterLab command, do not start it")
+    p.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from .analysis.validation import EmbeddingError
+    from .datasets.base import DatasetError
+    from .models.base import ModelError
+    from .store.cache import CacheError
+
+    try:
+        return int(args.func(args) or 0)
+    except (DatasetError, ModelError, CacheError, EmbeddingError, FileNotFoundError) as exc:
+        print(f"amumo-ng: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,390 @@
+"""The on-disk embedding cache and :func:`embed`, the precompute entry point.
+
+Layout under the cache root (``$AMUMO_NG_CACHE``, else ``~/.cache/amumo_ng``)::
+
+    <key>/manifest.json   ids, shapes, logit scale, crc32 + byte size of every file, versions
+    <key>/image.npy       raw float32 [n, d], memory-mapped on load
+    <key>/text.npy        raw float32 [n, d]
+    <key>/meta.parquet    one row per pair (id, caption, attributes ...)
+    <key>.partial/        finished chunks of an interrupted precompute (resumed on the next call)
+
+``key`` is a sha256 over the encoder id (weights fingerprint included), the preprocessing id,
+the dataset id and the sample ids. Every file is written to a temporary name and renamed, and a
+finished entry is a directory renamed into place in one step, so a killed process never leaves a
+half-written entry. Loads verify sizes and checksums; a damaged entry is reported, deleted and
+recomputed, never used.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+import uuid
+import warnings
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import pandas as pd
+
+from .. import __version__
+from ..analysis.validation import EmbeddingError, as_pair
+from .embeddings import Embeddings
+
+CACHE_ENV = "AMUMO_NG_CACHE"
+FORMAT_VERSION = 1
+_ARRAYS = ("image.npy", "text.npy")
+
+
+class CacheError(RuntimeError):
+    """Raised when the cache directory cannot be used (not writable, not a directory)."""
+
+
+class CorruptEntryError(CacheError):
+    """A cache entry failed verification (missing file, wrong size, wrong checksum, bad manifest)."""
+
+
+def default_cache_dir() -> Path:
+    """``$AMUMO_NG_CACHE`` if set, else ``~/.cache/amumo_ng``."""
+    env = os.environ.get(CACHE_ENV)
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "amumo_ng"
+
+
+def file_crc32(path: Path, chunk: int = 1 << 24) -> int:
+    """CRC-32 of a file's bytes (about 4 GB/s here: cheap enough to verify on every load)."""
+    crc = 0
+    with open(path, "rb") as fh:
+        while True:
+            block = fh.read(chunk)
+            if not block:
+                return crc
+            crc = zlib.crc32(block, crc)
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _atomic_save_npz(path: Path, **arrays: np.ndarray) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    with open(tmp, "wb") as fh:
+        np.savez(fh, **arrays)
+    os.replace(tmp, path)
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """One finished cache entry: its key, folder and manifest (a dict, see the module docstring)."""
+
+    key: str
+    path: Path
+    manifest: dict
+
+
+class EmbeddingCache:
+    """A folder of cached embeddings, one sub-folder per cache key.
+
+    Parameters
+    ----------
+    root : path, optional
+        The cache folder; default :func:`default_cache_dir`.
+    """
+
+    def __init__(self, root: Optional[str | os.PathLike] = None):
+        self.root = Path(root).expanduser() if root is not None else default_cache_dir()
+
+    # -- keys ------------------------------------------------------------------------
+    @staticmethod
+    def key_for(encoder_key: str, dataset_id: str, sample_ids: list[str]) -> str:
+        """sha256 hex key over the encoder key (id + preprocessing), dataset id and sample ids."""
+        samples = hashlib.sha256("\n".join(sample_ids).encode("utf-8")).hexdigest()
+        payload = json.dumps(
+            {"format": FORMAT_VERSION, "encoder": encoder_key, "dataset": dataset_id, "samples": samples},
+            sort_keys=True,
+        )
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+    def entry_path(self, key: str) -> Path:
+        return self.root / key
+
+    def partial_path(self, key: str) -> Path:
+        return self.root / f"{key}.partial"
+
+    def ensure_writable(self) -> None:
+        """Create the root if needed and prove a file can be written there, else raise :class:`CacheError`."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            if not self.root.is_dir():
+                raise CacheError(f"cache path {self.root} is not a directory")
+            with tempfile.NamedTemporaryFile(dir=self.root, prefix=".probe-"):
+                pass
+        except CacheError:
+            raise
+        except OSError as exc:
+            raise CacheError(
+                f"cache directory {self.root} is not writable ({exc.strerror or exc}); pass cache_dir=... "
+                f"or set ${CACHE_ENV} to a writable folder"
+            ) from exc
+
+    # -- reading ---------------------------------------------------------------------
+    def entries(self) -> list[CacheEntry]:
+        """Finished entries with a readable manifest (not verified; see :meth:`verify`)."""
+        found = []
+        if not self.root.is_dir():
+            return found
+        for child in sorted(self.root.iterdir()):
+            manifest_path = child / "manifest.json"
+            if child.is_dir() and manifest_path.is_file():
+                try:
+                    found.append(CacheEntry(child.name, child, json.loads(manifest_path.read_text())))
+                except (OSError, ValueError):
+                    continue
+        return found
+
+    def verify(self, key: str) -> dict:
+        """Check an entry's files against its manifest; return the manifest or raise :class:`CorruptEntryError`."""
+        path = self.entry_path(key)
+        try:
+            manifest = json.loads((path / "manifest.json").read_text())
+        except FileNotFoundError:
+            raise
+        except (OSError, ValueError) as exc:
+            raise CorruptEntryError(f"{path}: unreadable manifest ({exc})") from exc
+        if manifest.get("format") != FORMAT_VERSION or manifest.get("key") != key:
+            raise CorruptEntryError(f"{path}: manifest of another format or key")
+        for name, info in manifest.get("files", {}).items():
+            file = path / name
+            if not file.is_file():
+                raise CorruptEntryError(f"{file} is missing")
+            size = file.stat().st_size
+            if size != info["bytes"]:
+                raise CorruptEntryError(f"{file} has {size} bytes, expected {info['bytes']} (truncated?)")
+            if file_crc32(file) != info["crc32"]:
+                raise CorruptEntryError(f"{file} fails its checksum (corrupted)")
+        return manifest
+
+    def load(self, key: str, image_source=None) -> Optional[Embeddings]:
+        """The verified entry as :class:`Embeddings` (arrays memory-mapped), or None when absent.
+
+        A damaged entry is deleted with a warning and None is returned, so the caller recomputes it.
+        """
+        path = self.entry_path(key)
+        if not (path / "manifest.json").exists() and not path.exists():
+            return None
+        try:
+            manifest = self.verify(key)
+            image = np.load(path / "image.npy", mmap_mode="r")
+            text = np.load(path / "text.npy", mmap_mode="r")
+            meta = pd.read_parquet(path / "meta.parquet")
+            if image.shape != (manifest["n"], manifest["dim"]) or text.shape != image.shape:
+                raise CorruptEntryError(f"{path}: array shapes {image.shape}/{text.shape} disagree with the manifest")
+        except (CorruptEntryError, FileNotFoundError, ValueError, OSError) as exc:
+            warnings.warn(f"discarding damaged cache entry {path}: {exc}; it will be recomputed", RuntimeWarning)
+            self.remove(key)
+            return None
+        return Embeddings(
+            image=image,
+            text=text,
+            meta=meta,
+            logit_scale=float(manifest["logit_scale"]),
+            model_id=manifest["model_id"],
+            dataset_id=manifest["dataset_id"],
+            image_source=image_source,
+            trusted=True,
+        )
+
+    # -- writing ---------------------------------------------------------------------
+    def write(self, key: str, image: np.ndarray, text: np.ndarray, meta: pd.DataFrame, info: dict) -> Path:
+        """Write a finished entry atomically (temp folder, then one rename) and return its folder."""
+        self.ensure_writable()
+        final = self.entry_path(key)
+        tmp = self.root / f".tmp-{key}-{uuid.uuid4().hex}"
+        tmp.mkdir()
+        try:
+            files = {}
+            for name, arr in zip(_ARRAYS, (image, text)):
+                np.save(tmp / name, np.ascontiguousarray(arr, dtype=np.float32))
+            meta.reset_index(drop=True).to_parquet(tmp / "meta.parquet", index=False)
+            for name in (*_ARRAYS, "meta.parquet"):
+                files[name] = {"bytes": (tmp / name).stat().st_size, "crc32": file_crc32(tmp / name)}
+            manifest = {
+                "format": FORMAT_VERSION,
+                "key": key,
+                "n": int(image.shape[0]),
+                "dim": int(image.shape[1]),
+                "dtype": "float32",
+                "raw": True,
+                "files": files,
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "amumo_ng": __version__,
+                **info,
+            }
+            _atomic_write_bytes(tmp / "manifest.json", json.dumps(manifest, indent=2).encode())
+            if final.exists():
+                shutil.rmtree(final)
+            os.replace(tmp, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return final
+
+    def remove(self, key: str) -> None:
+        shutil.rmtree(self.entry_path(key), ignore_errors=True)
+
+
+def _resolve(dataset: Any, encoder: Any, dataset_kwargs: dict):
+    from ..datasets.base import PairDataset
+    from ..models.base import Encoder
+    from ..models.function_encoder import as_encoder
+
+    if isinstance(dataset, str):
+        from ..datasets import load as load_dataset
+
+        dataset = load_dataset(dataset, **dataset_kwargs)
+    elif dataset_kwargs:
+        raise TypeError(f"dataset options {sorted(dataset_kwargs)} only apply to a dataset given by name")
+    if not isinstance(dataset, PairDataset):
+        raise TypeError(f"expected a PairDataset or a dataset name, got {type(dataset).__name__}")
+    if isinstance(encoder, str):
+        from ..models import load as load_model
+
+        encoder = load_model(encoder)
+    elif not isinstance(encoder, Encoder):
+        encoder = as_encoder(encoder)
+    return dataset, encoder
+
+
+def _encode_chunk(dataset, encoder, start: int, stop: int, captions: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    images = dataset.images(range(start, stop))
+    img = encoder.encode_images(images)
+    txt = encoder.encode_texts(captions[start:stop])
+    try:
+        img, txt = as_pair(img, txt, min_rows=stop - start)
+    except EmbeddingError as exc:
+        raise EmbeddingError(f"{encoder.id} produced bad embeddings for pairs {start}..{stop - 1}: {exc}") from exc
+    if img.shape[0] != stop - start:
+        raise EmbeddingError(f"{encoder.id} returned {img.shape[0]} vectors for {stop - start} inputs")
+    return img, txt
+
+
+def embed(
+    dataset: Any,
+    encoder: Any,
+    cache_dir: Optional[str | os.PathLike] = None,
+    *,
+    chunk_size: int = 2048,
+    progress: bool = True,
+    recompute: bool = False,
+    **dataset_kwargs,
+) -> Embeddings:
+    """Encode every pair of ``dataset`` with ``encoder``, caching the raw vectors on disk.
+
+    Parameters
+    ----------
+    dataset : PairDataset or str
+        A dataset, or a registry name with its options (``embed("shapes", "toy-clip", n=1000)``).
+    encoder : Encoder, str or object
+        An :class:`~amumo_ng.models.Encoder`, a registry name, or any object with
+        ``encode_images``/``encode_texts`` and an ``id``.
+    cache_dir : path, optional
+        Cache root; default ``$AMUMO_NG_CACHE`` or ``~/.cache/amumo_ng``.
+    chunk_size : int
+        Pairs per resumable chunk: a precompute killed midway resumes from its finished chunks.
+    progress : bool
+        Show a tqdm progress bar (pairs encoded).
+    recompute : bool
+        Ignore (and overwrite) an existing entry.
+
+    Returns
+    -------
+    Embeddings
+        Raw float32 image/text vectors [n, d] (memory-mapped from the cache), meta, logit scale.
+        A second call with the same encoder and dataset returns from the cache without loading the model.
+    """
+    dataset, encoder = _resolve(dataset, encoder, dataset_kwargs)
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+    n = len(dataset)
+    if n < 1:
+        raise EmbeddingError("the dataset is empty: nothing to embed")
+    cache = EmbeddingCache(cache_dir)
+    cache.ensure_writable()
+    sample_ids = dataset.sample_ids
+    key = cache.key_for(encoder.cache_key, dataset.id, sample_ids)
+    if not recompute:
+        cached = cache.load(key, image_source=dataset.image)
+        if cached is not None:
+            return cached
+    else:
+        cache.remove(key)
+
+    partial = cache.partial_path(key)
+    partial.mkdir(exist_ok=True)
+    spec_path = partial / "spec.json"
+    spec = {"n": n, "chunk_size": chunk_size, "encoder": encoder.cache_key, "dataset": dataset.id}
+    if spec_path.is_file():
+        try:
+            old = json.loads(spec_path.read_text())
+            if old.get("n") == n:
+                spec["chunk_size"] = chunk_size = int(old["chunk_size"])
+        except (ValueError, KeyError, OSError):
+            pass
+    _atomic_write_bytes(spec_path, json.dumps(spec).encode())
+
+    captions = dataset.captions
+    starts = list(range(0, n, chunk_size))
+    images, texts = [None] * len(starts), [None] * len(starts)
+    todo = []
+    for idx, start in enumerate(starts):
+        stop = min(start + chunk_size, n)
+        chunk_file = partial / f"chunk-{start:09d}-{stop:09d}.npz"
+        if chunk_file.is_file():
+            try:
+                with np.load(chunk_file) as z:
+                    img, txt = z["image"], z["text"]
+                if img.shape[0] == txt.shape[0] == stop - start and img.shape == txt.shape:
+                    images[idx], texts[idx] = img, txt
+                    continue
+            except Exception:
+                pass
+            chunk_file.unlink(missing_ok=True)
+        todo.append((idx, start, stop, chunk_file))
+
+    from tqdm.auto import tqdm
+
+    done = n - sum(stop - start for _, start, stop, _ in todo)
+    with tqdm(total=n, initial=done, unit="pair", desc=f"embed {dataset.id} with {encoder.id}",
+              disable=not progress or not todo) as bar:
+        for idx, start, stop, chunk_file in todo:
+            img, txt = _encode_chunk(dataset, encoder, start, stop, captions)
+            _atomic_save_npz(chunk_file, image=img, text=txt)
+            images[idx], texts[idx] = img, txt
+            bar.update(stop - start)
+
+    image = np.concatenate(images)
+    text = np.concatenate(texts)
+    if image.shape[1] != text.shape[1] or len({a.shape[1] for a in images}) != 1:
+        raise EmbeddingError("chunks disagree on the embedding dimension; rerun with recompute=True")
+    info = {
+        "model_id": encoder.id,
+        "preprocess_id": encoder.preprocess_id,
+        "dataset_id": dataset.id,
+        "logit_scale": float(encoder.logit_scale),
+        "sample_ids_sha256": hashlib.sha256("\n".join(sample_ids).encode()).hexdigest(),
+    }
+    cache.write(key, image, text, dataset.meta, info)
+    shutil.rmtree(partial, ignore_errors=True)
+    result = cache.load(key, image_source=dataset.image)
+    if result is None:  # pragma: no cover - only if the disk fails between write and read
+        raise CacheError(f"could not read back the cache entry {cache.entry_path(key)}")
+    return result

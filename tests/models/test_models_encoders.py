@@ -1,0 +1,169 @@
+"""Encoders: open_clip with local checkpoints, user objects, CyCLIP/CLOOB loaders, the registry."""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import amumo_ng
+from amumo_ng.models import FunctionEncoder, ModelError, as_encoder, load
+from amumo_ng.models.open_clip_encoder import OpenCLIPEncoder
+
+IMAGES = [Image.new("RGB", (40, 30), (i * 50 % 256, 255 - i * 30, i * 17 % 256)) for i in range(5)]
+TEXTS = ["a red circle", "two blue squares", "a green star on stripes", "an abstract picture", "x"]
+
+
+def reference(model, preprocess, tokenizer):
+    """Brute force: one forward pass per item, no batching, raw outputs."""
+    with torch.no_grad():
+        img = np.stack([model.encode_image(preprocess(im)[None])[0].numpy() for im in IMAGES])
+        txt = np.stack([model.encode_text(tokenizer([t]))[0].numpy() for t in TEXTS])
+    return img, txt
+
+
+@pytest.mark.parametrize("suffix", [".pt", ".safetensors"])
+def test_local_checkpoint_matches_model_forward(micro_model, micro_arch, tmp_path, suffix):
+    model, preprocess, tokenizer = micro_model
+    path = tmp_path / f"micro{suffix}"
+    if suffix == ".pt":
+        torch.save(model.state_dict(), path)
+    else:
+        from safetensors.torch import save_file
+
+        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path))
+    enc = OpenCLIPEncoder(micro_arch, str(path), batch_size=2, device="cpu")  # 5 items: last batch partial
+    assert enc._model is None  # lazy: nothing loaded to know the id
+    img, txt = enc.encode_images(IMAGES), enc.encode_texts(TEXTS)
+    ref_img, ref_txt = reference(model, preprocess, tokenizer)
+    assert img.shape == (5, 32) and img.dtype == np.float32
+    np.testing.assert_allclose(img, ref_img, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(txt, ref_txt, rtol=1e-4, atol=1e-5)
+    assert not np.allclose(np.linalg.norm(img, axis=1), 1.0)  # raw, not normalised
+    assert enc.logit_scale == pytest.approx(math.exp(2.5), rel=1e-6)
+    assert enc.id.startswith(f"open_clip:{micro_arch}:sha256-")
+
+
+def test_cached_precompute_never_loads_the_model(micro_model, micro_arch, tmp_path, colour_pairs):
+    model = micro_model[0]
+    path = tmp_path / "m.pt"
+    torch.save(model.state_dict(), path)
+    ds = colour_pairs(3)
+    first = amumo_ng.embed(ds, OpenCLIPEncoder(micro_arch, str(path)), progress=False)
+    enc2 = OpenCLIPEncoder(micro_arch, str(path))
+    second = amumo_ng.embed(ds, enc2, progress=False)
+    assert enc2._model is None
+    np.testing.assert_array_equal(first.image, second.image)
+    assert second.logit_scale == pytest.approx(math.exp(2.5), rel=1e-6)
+
+
+def test_changed_weights_change_the_cache_key(micro_model, micro_arch, tmp_path):
+    model = micro_model[0]
+    a, b = tmp_path / "a.pt", tmp_path / "b.pt"
+    torch.save(model.state_dict(), a)
+    sd = {k: v.clone() for k, v in model.state_dict().items()}
+    sd["text_projection"] += 1.0
+    torch.save(sd, b)
+    assert OpenCLIPEncoder(micro_arch, str(a)).id != OpenCLIPEncoder(micro_arch, str(b)).id
+
+
+def test_hub_tag_offline_fails_fast_with_guidance(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", "/nonexistent-hf-home")  # no warm hub cache
+    enc = load("ViT-B-32/openai")
+    t0 = time.monotonic()
+    with pytest.raises(ModelError, match="offline") as err:
+        enc.encode_texts(["hello"])
+    assert time.monotonic() - t0 < 10  # open_clip alone retries for about 50 s
+    assert "toy-clip" in str(err.value) and "from_arrays" in str(err.value)
+
+
+def test_hub_tag_unreachable_host_fails_fast(monkeypatch):
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_HOME", "/nonexistent-hf-home")
+    monkeypatch.setattr("amumo_ng.network.host_reachable", lambda *a, **k: False)
+    with pytest.raises(ModelError, match="cannot be reached"):
+        load("ViT-B-32/openai").encode_images(IMAGES[:1])
+
+
+def test_unknown_names_suggest_close_ones():
+    with pytest.raises(ModelError, match="no pretrained tag 'opena'.*did you mean 'openai'"):
+        load("ViT-B-32/opena")
+    with pytest.raises(ModelError, match="unknown model 'ViT-B32/openai'; did you mean 'ViT-B-32/openai'"):
+        load("ViT-B32/openai")
+    with pytest.raises(ModelError, match="no pretrained tag"):
+        OpenCLIPEncoder("ViT-B-32", "not-a-tag")
+    with pytest.raises(ModelError, match="unknown open_clip architecture 'ViT-B-3'"):
+        OpenCLIPEncoder("ViT-B-3")
+    with pytest.raises(ModelError, match="not found"):
+        OpenCLIPEncoder("ViT-B-32", "/no/such/file.pt")
+    with pytest.raises(ModelError, match="non-empty"):
+        load("")
+
+
+def openai_layout_checkpoint(model, path, extra=None, drop_scale=False):
+    """Save the micro model the way CyCLIP/CLOOB training codes do (DDP-wrapped, in a dict)."""
+    sd = {f"module.{k}": v for k, v in model.state_dict().items() if k != "attn_mask"}
+    if drop_scale:
+        sd.pop("module.logit_scale")
+    sd.update(extra or {})
+    torch.save({"epoch": 3, "name": "run", "state_dict": sd, "optimizer": {}}, path)
+
+
+def test_cyclip_checkpoint_loads_and_matches(micro_model, tmp_path):
+    model, preprocess, tokenizer = micro_model
+    path = tmp_path / "cyclip.pt"
+    openai_layout_checkpoint(model, path)
+    enc = load(f"cyclip:{path}")
+    ref_img, ref_txt = reference(model, preprocess, tokenizer)
+    np.testing.assert_allclose(enc.encode_texts(TEXTS), ref_txt, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(enc.encode_images(IMAGES), ref_img, rtol=1e-4, atol=1e-4)
+    assert enc.logit_scale == pytest.approx(math.exp(2.5), rel=1e-5)
+    assert enc.id.startswith("cyclip:sha256-")
+
+
+def test_cloob_checkpoint_without_logit_scale_uses_its_fixed_inverse_temperature(micro_model, tmp_path):
+    model, preprocess, tokenizer = micro_model
+    path = tmp_path / "cloob.pt"
+    openai_layout_checkpoint(model, path, drop_scale=True)
+    enc = load(f"cloob:{path}")
+    assert enc.logit_scale == pytest.approx(30.0, rel=1e-5)
+    np.testing.assert_allclose(enc.encode_texts(TEXTS), reference(model, preprocess, tokenizer)[1], rtol=1e-4, atol=1e-5)
+
+
+def test_not_a_clip_checkpoint(tmp_path):
+    path = tmp_path / "other.pt"
+    torch.save({"state_dict": {"module.fc.weight": torch.zeros(2, 2)}}, path)
+    with pytest.raises(ModelError, match="not an OpenAI-layout CLIP checkpoint"):
+        load(f"cyclip:{path}")
+    bad = tmp_path / "junk.pt"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(ModelError, match="cannot read checkpoint"):
+        load(f"cloob:{bad}")
+
+
+def test_user_objects_become_encoders():
+    class Mine:
+        id = "mine-v1"
+        logit_scale = 20.0
+
+        def encode_images(self, images):
+            return torch.ones(len(images), 3)
+
+        def encode_texts(self, texts):
+            return np.array([[len(t), 1.0, 0.0] for t in texts])
+
+    enc = as_encoder(Mine())
+    assert enc.logit_scale == 20.0 and enc.id == "mine-v1"
+    np.testing.assert_array_equal(enc.encode_texts(["ab", "c"]), [[2, 1, 0], [1, 1, 0]])
+    assert enc.encode_images(IMAGES[:2]).dtype == np.float32
+    with pytest.raises(ModelError, match="pass id="):
+        as_encoder(type("NoId", (), {"encode_images": lambda s, x: x, "encode_texts": lambda s, x: x})())
+    with pytest.raises(ModelError, match="cannot use a int"):
+        as_encoder(3)
+    wrong = FunctionEncoder(lambda ims: np.ones((1, 2)), lambda ts: np.ones((len(ts), 2)), id="w")
+    with pytest.raises(ModelError, match=r"expected \[2, d\]"):
+        wrong.encode_images(IMAGES[:2])
