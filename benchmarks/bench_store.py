@@ -1,7 +1,7 @@
 """Embedding-store benchmarks (issue 2). Prints figures; never asserts.
 
 1. Cached reload of N pairs x D float32 (default 100,000 x 512): `EmbeddingCache.load` (manifest,
-   crc32 verification of every file, memory-mapped arrays, Parquet metadata) against `np.load` of
+   checksum verification of every file, memory-mapped arrays, Parquet metadata) against `np.load` of
    the same two arrays (a full read, no verification). Target: <= 0.2 s.
 2. Encoding overhead of `amumo_ng.embed` against a bare forward loop over the same batches with the
    same model (image rendering, preprocessing and tokenising are in both). Target: <= 10 %.

@@ -10,7 +10,7 @@ from typing import Optional, Sequence
 import numpy as np
 from PIL import Image
 
-from ..network import require_reachable
+from ..network import hf_endpoint, require_online
 from .base import Encoder, ModelError
 
 _OFFLINE_HINT = (
@@ -156,11 +156,10 @@ class OpenCLIPEncoder(Encoder):
                     return cached
             except Exception:
                 pass
-            require_reachable("huggingface.co", f"open_clip weights {self.model_name}/{self._tag}", _OFFLINE_HINT, ModelError)
+            require_online(f"{hf_endpoint()}/api/models/{repo}", f"open_clip weights {self.model_name}/{self._tag}",
+                           _OFFLINE_HINT, ModelError)
         elif cfg.get("url"):
-            from urllib.parse import urlparse
-
-            require_reachable(urlparse(cfg["url"]).hostname or "", f"open_clip weights {self.model_name}/{self._tag}", _OFFLINE_HINT, ModelError)
+            require_online(cfg["url"], f"open_clip weights {self.model_name}/{self._tag}", _OFFLINE_HINT, ModelError)
         return oc_pretrained.download_pretrained(cfg)
 
     def _load(self):
