@@ -70,3 +70,31 @@ def l2_normalize(x: np.ndarray, axis: int = -1) -> np.ndarray:
     x = np.asarray(x, dtype=np.float32)
     norm = np.linalg.norm(x, axis=axis, keepdims=True)
     return (x / norm).astype(np.float32, copy=False)
+
+
+def pair_shape(image, text) -> tuple[np.ndarray, np.ndarray]:
+    """Check that ``image`` and ``text`` are numeric 2-D arrays of one shape [n, d] with n, d >= 1,
+    WITHOUT reading their values (O(1), no copy of a float32 C-contiguous or memory-mapped array).
+
+    For callers that use only some rows (tiles, zoomed views): they validate the rows they read with
+    :func:`as_matrix`. Returns the two arrays (``np.asarray`` views).
+    """
+    arrays = []
+    for value, name in ((image, "image embeddings"), (text, "text embeddings")):
+        arr = np.asarray(value)
+        if arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
+            raise EmbeddingError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
+        if arr.ndim != 2:
+            raise EmbeddingError(f"{name}: expected a 2-D array [n, d], got shape {arr.shape}")
+        if arr.shape[0] < 1 or arr.shape[1] < 1:
+            raise EmbeddingError(f"{name}: expected at least one row and one column, got shape {arr.shape}")
+        arrays.append(arr)
+    img, txt = arrays
+    if img.shape[1] != txt.shape[1]:
+        raise EmbeddingError(f"image and text embeddings differ in dimension: {img.shape[1]} vs {txt.shape[1]}")
+    if img.shape[0] != txt.shape[0]:
+        raise EmbeddingError(
+            f"image and text counts differ: {img.shape[0]} images vs {txt.shape[0]} texts "
+            "(pairs must be aligned row by row)"
+        )
+    return img, txt

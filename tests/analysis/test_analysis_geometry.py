@@ -1,0 +1,92 @@
+"""Raw per-modality geometry and conformity against hand values and loops."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from amumo_ng.analysis import geometry
+from amumo_ng.analysis.geometry import conformity, double_ellipsoid, modality_geometry
+from amumo_ng.analysis.validation import EmbeddingError
+
+from conftest import brute_cosine, make_pairs
+
+CROSS = np.array([[3.0, 0.0], [-3.0, 0.0], [0.0, 1.0], [0.0, -1.0]]) + np.array([5.0, 5.0])
+
+
+def test_geometry_of_a_hand_checked_cross():
+    geo = modality_geometry(CROSS)
+    np.testing.assert_allclose(geo.mean, [5.0, 5.0])
+    assert geo.mean_norm == pytest.approx(np.sqrt(50.0))
+    # covariance = diag(18, 2) / 3
+    np.testing.assert_allclose(geo.variances, [6.0, 2.0 / 3.0])
+    np.testing.assert_allclose(geo.std, np.sqrt([6.0, 2.0 / 3.0]), rtol=1e-6)
+    np.testing.assert_allclose(geo.axes, [[1.0, 0.0], [0.0, 1.0]], atol=1e-7)
+    assert geo.total_variance == pytest.approx(6.0 + 2.0 / 3.0)
+    np.testing.assert_allclose(geo.explained_ratio, [0.9, 0.1])
+    norms = np.linalg.norm(CROSS, axis=1)
+    assert geo.norm_mean == pytest.approx(norms.mean()) and geo.norm_std == pytest.approx(norms.std(ddof=1))
+
+
+def test_geometry_matches_numpy_on_random_data(monkeypatch):
+    x, _ = make_pairs(60, 5)
+    monkeypatch.setattr(geometry, "_CHUNK_ROWS", 7)  # covariance accumulated over several chunks
+    geo = modality_geometry(x, n_axes=3)
+    cov = np.cov(x.astype(np.float64), rowvar=False)
+    values, vectors = np.linalg.eigh(cov)
+    np.testing.assert_allclose(geo.variances, values[::-1][:3], rtol=1e-5)
+    for axis, reference in zip(geo.axes, vectors[:, ::-1].T):
+        assert abs(float(axis @ reference)) == pytest.approx(1.0, abs=1e-5)
+        assert axis[np.abs(axis).argmax()] > 0
+    np.testing.assert_allclose(geo.std, x.std(axis=0, ddof=1), rtol=1e-5)
+
+
+def test_double_ellipsoid_relates_the_means():
+    text = CROSS * np.array([1.0, -1.0])  # reflected cross; its first 3 rows are the texts
+    result = double_ellipsoid(CROSS, text[:3])
+    mean_t = text[:3].mean(axis=0)
+    expected_cos = (np.array([5.0, 5.0]) @ mean_t) / (np.sqrt(50) * np.linalg.norm(mean_t))
+    assert result.mean_cosine == pytest.approx(expected_cos)
+    assert result.mean_distance == pytest.approx(np.linalg.norm(np.array([5.0, 5.0]) - mean_t))
+    assert result.image.mean_norm == pytest.approx(np.sqrt(50))
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(2, 12), seed=st.integers(0, 99))
+def test_conformity_equals_the_brute_force_mean_similarity(n, seed):
+    x, _ = make_pairs(n, 4, seed=seed)
+    sims = brute_cosine(x, x)
+    expected = [sum(sims[i, j] for j in range(n) if j != i) / (n - 1) for i in range(n)]
+    result = conformity(x)
+    assert result.dtype == np.float32 and result.shape == (n,)
+    np.testing.assert_allclose(result, expected, atol=2e-6)
+
+
+def test_conformity_hand_values():
+    x = np.array([[1.0, 0.0], [2.0, 0.0], [0.0, 5.0]])
+    # cos: (1,2)=1, (1,3)=0, (2,3)=0
+    np.testing.assert_allclose(conformity(x), [0.5, 0.5, 0.0], atol=1e-7)
+
+
+def test_bad_input():
+    with pytest.raises(EmbeddingError, match="at least 2"):
+        modality_geometry(np.ones((1, 3)))
+    with pytest.raises(EmbeddingError, match="at least 2"):
+        conformity(np.ones((1, 3)))
+    with pytest.raises(EmbeddingError, match="all-zero"):
+        conformity(np.array([[1.0, 0.0], [0.0, 0.0]]))
+    with pytest.raises(EmbeddingError, match="NaN"):
+        modality_geometry(np.array([[1.0, np.nan], [0.0, 1.0]]))
+    with pytest.raises(EmbeddingError, match="dimension"):
+        double_ellipsoid(CROSS, np.ones((3, 3)))
+    with pytest.raises(EmbeddingError, match="mean vector is zero"):
+        double_ellipsoid(CROSS, CROSS - 5.0)
+    with pytest.raises(EmbeddingError, match="n_axes"):
+        modality_geometry(CROSS, n_axes=0)
+
+
+def test_zero_rows_are_allowed_for_raw_geometry():
+    x = np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 2.0]])
+    geo = modality_geometry(x)
+    np.testing.assert_allclose(geo.mean, [2 / 3, 2 / 3], rtol=1e-6)
