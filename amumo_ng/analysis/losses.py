@@ -1,0 +1,234 @@
+"""Contrastive objectives of CLIP-like models: CLIP (InfoNCE), CyCLIP and CLOOB.
+
+Two kinds of functions live here:
+
+* Training objectives (:func:`clip_loss`, :func:`cyclip_loss`, :func:`cloob_loss` and their
+  parts :func:`hopfield_retrieval`, :func:`info_loob`). Given ``torch`` tensors they return a
+  differentiable scalar tensor; given numpy arrays they return a Python float (computed with
+  torch in float64). Inputs are raw embeddings [n, d]; every function L2-normalises rows first.
+* The evaluation figure :func:`contrastive_loss` (numpy in, float out), which also reproduces
+  the published Amumo / Liang et al. procedure with ``compat="amumo"``.
+
+Losses are in nats (natural log), averaged over pairs.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .validation import EmbeddingError, as_pair
+
+__all__ = [
+    "clip_loss",
+    "cyclip_loss",
+    "hopfield_retrieval",
+    "info_loob",
+    "cloob_loss",
+    "contrastive_loss",
+]
+
+
+# -- helpers ----------------------------------------------------------------------------
+def _to_torch(image, text, same_n: bool = True):
+    """(image, text, was_numpy): torch tensors; numpy input is validated and made float64."""
+    import torch
+
+    if isinstance(image, torch.Tensor) and isinstance(text, torch.Tensor):
+        if image.ndim != 2 or text.ndim != 2:
+            raise EmbeddingError(f"expected 2-D tensors [n, d], got {tuple(image.shape)} and {tuple(text.shape)}")
+        if image.shape[1] != text.shape[1]:
+            raise EmbeddingError(f"image and text embeddings differ in dimension: {image.shape[1]} vs {text.shape[1]}")
+        if same_n and image.shape[0] != text.shape[0]:
+            raise EmbeddingError(f"image and text counts differ: {image.shape[0]} vs {text.shape[0]}")
+        return image, text, False
+    as_pair(image, text, same_n=same_n)  # validation only; compute in float64 from the original values
+    img = np.array(image, dtype=np.float64)
+    txt = np.array(text, dtype=np.float64)
+    return torch.from_numpy(img), torch.from_numpy(txt), True
+
+
+def _normalize(x):
+    return x / x.norm(dim=-1, keepdim=True)
+
+
+def _check_scale(scale, name="logit_scale"):
+    import torch
+
+    value = float(scale.detach()) if isinstance(scale, torch.Tensor) else float(scale)
+    if not math.isfinite(value) or value <= 0:
+        raise EmbeddingError(f"{name} must be a positive finite number, got {value}")
+
+
+def _out(loss, was_numpy):
+    return float(loss) if was_numpy else loss
+
+
+def _symmetric_infonce(img, txt, scale):
+    """Mean of the image->text and text->image cross-entropies, rows already unit norm [n, d]."""
+    import torch
+    import torch.nn.functional as F
+
+    logits = scale * img @ txt.T
+    target = torch.arange(img.shape[0], device=img.device)
+    return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target))
+
+
+# -- CLIP / CyCLIP ----------------------------------------------------------------------
+def clip_loss(image, text, logit_scale):
+    """Symmetric InfoNCE of CLIP.
+
+    ``image``, ``text``: [n, d] raw embeddings of n aligned pairs (row i of each is pair i);
+    ``logit_scale``: the multiplicative temperature s (e.g. 100; a tensor keeps it learnable).
+    Returns ``0.5 * (CE_i->t + CE_t->i)`` with logits ``s * I_hat @ T_hat.T`` on unit rows.
+    """
+    _check_scale(logit_scale)
+    img, txt, was_numpy = _to_torch(image, text)
+    return _out(_symmetric_infonce(_normalize(img), _normalize(txt), logit_scale), was_numpy)
+
+
+def cyclip_loss(image, text, logit_scale, lambda_in: float = 0.25, lambda_cross: float = 0.25):
+    """CyCLIP (Goel et al. 2022): CLIP loss plus two cyclic-consistency regularisers.
+
+    On unit rows I, T [n, d]::
+
+        in_modal    = (1/n) * sum_jk (<I_j, I_k> - <T_j, T_k>)^2
+        cross_modal = (1/n) * sum_jk (<I_j, T_k> - <I_k, T_j>)^2
+        loss = clip_loss + lambda_in * in_modal + lambda_cross * cross_modal
+    """
+    _check_scale(logit_scale)
+    img, txt, was_numpy = _to_torch(image, text)
+    img, txt = _normalize(img), _normalize(txt)
+    n = img.shape[0]
+    clip = _symmetric_infonce(img, txt, logit_scale)
+    in_modal = ((img @ img.T - txt @ txt.T) ** 2).sum() / n
+    cross = img @ txt.T
+    cross_modal = ((cross - cross.T) ** 2).sum() / n
+    return _out(clip + lambda_in * in_modal + lambda_cross * cross_modal, was_numpy)
+
+
+# -- CLOOB ------------------------------------------------------------------------------
+def hopfield_retrieval(state, memory, beta: float):
+    """Modern-Hopfield retrieval of CLOOB: ``U = normalise(softmax(beta * X @ M.T) @ M)``.
+
+    ``state`` X [n, d] are the query patterns, ``memory`` M [m, d] the stored patterns (both
+    L2-normalised first); the softmax runs over the m stored patterns. Returns unit rows [n, d].
+    """
+    import torch
+
+    if not (math.isfinite(float(beta)) and float(beta) > 0):
+        raise EmbeddingError(f"beta must be a positive finite number, got {beta}")
+    x, m, was_numpy = _to_torch(state, memory, same_n=False)
+    x, m = _normalize(x), _normalize(m)
+    u = _normalize(torch.softmax(beta * x @ m.T, dim=-1) @ m)
+    return u.numpy() if was_numpy else u
+
+
+def info_loob(anchor, other, inv_tau: float):
+    """InfoLOOB ("leave one out bound") of CLOOB: the positive is left out of the denominator.
+
+    ``anchor`` A, ``other`` B [n, d] (L2-normalised first)::
+
+        loss = -(1/n) * sum_i [ inv_tau * <A_i, B_i> - log sum_{j != i} exp(inv_tau * <A_i, B_j>) ]
+
+    Needs n >= 2 (otherwise the denominator is empty).
+    """
+    import torch
+
+    _check_scale(inv_tau, "inv_tau")
+    a, b, was_numpy = _to_torch(anchor, other)
+    n = a.shape[0]
+    if n < 2:
+        raise EmbeddingError("InfoLOOB needs at least 2 pairs (the denominator leaves the positive out)")
+    a, b = _normalize(a), _normalize(b)
+    logits = inv_tau * a @ b.T
+    eye = torch.eye(n, dtype=torch.bool, device=logits.device)
+    positives = logits.diagonal()
+    negatives = torch.logsumexp(logits.masked_fill(eye, float("-inf")), dim=1)
+    return _out((negatives - positives).mean(), was_numpy)
+
+
+def cloob_loss(image, text, inv_tau: float = 30.0, beta: float = 8.0):
+    """CLOOB (Fürst et al. 2022): InfoLOOB on Hopfield-retrieved embeddings.
+
+    With X = images, Y = texts (unit rows, [n, d]) and retrieval R(state, memory)::
+
+        U_x = R(X, X), U_y = R(Y, X)   # from the image memory
+        V_x = R(X, Y), V_y = R(Y, Y)   # from the text memory
+        loss = info_loob(U_x, U_y, inv_tau) + info_loob(V_y, V_x, inv_tau)
+
+    ``inv_tau`` is the fixed inverse temperature (30 in the paper), ``beta`` the Hopfield
+    inverse temperature (8 in the paper).
+    """
+    img, txt, was_numpy = _to_torch(image, text)
+    u_x = hopfield_retrieval(img, img, beta)
+    u_y = hopfield_retrieval(txt, img, beta)
+    v_x = hopfield_retrieval(img, txt, beta)
+    v_y = hopfield_retrieval(txt, txt, beta)
+    return _out(info_loob(u_x, u_y, inv_tau) + info_loob(v_y, v_x, inv_tau), was_numpy)
+
+
+# -- evaluation -------------------------------------------------------------------------
+def contrastive_loss(image, text, scale: float, batch_size: int | None = None, compat: str | None = None) -> float:
+    """CLIP's contrastive loss of a set of pairs, as an evaluation figure (numpy in, float out).
+
+    ``image``, ``text``: [n, d] raw embeddings (rows are L2-normalised here); ``scale``: the
+    logit scale s (e.g. ``Embeddings.logit_scale``).
+
+    ``compat=None`` (symmetric, correct): the mean of the image->text and text->image
+    cross-entropies of ``s * I_hat @ T_hat.T``, over the whole set (``batch_size=None``) or
+    per consecutive batch of ``batch_size`` pairs (the last, shorter batch included), averaged
+    over pairs.
+
+    ``compat="amumo"`` reproduces the published procedure of Amumo / Liang et al. (2022) exactly:
+    consecutive batches of ``batch_size`` pairs (default 50), the remainder *dropped*; per batch
+    ``logits_per_image = s * I @ T.T``, ``logits_per_text = s * T @ I.T``, and the loss
+    ``(CE(logits_per_image) + CE(logits_per_text.T)) / 2``. Since ``logits_per_text.T`` *is*
+    ``logits_per_image``, the "text" term repeats the image->text cross-entropy: the published
+    figure is the image->text loss counted twice and never looks at text->image retrieval. That
+    is its flaw; it is offered only to compare with published numbers. Batch losses are averaged.
+    """
+    img, txt = as_pair(image, text)
+    s = float(scale)
+    if not math.isfinite(s) or s <= 0:
+        raise EmbeddingError(f"scale must be a positive finite number, got {scale}")
+    n = img.shape[0]
+    if batch_size is not None:
+        if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
+            raise EmbeddingError(f"batch_size must be a positive integer, got {batch_size!r}")
+        batch_size = int(batch_size)
+    img = img.astype(np.float64)
+    txt = txt.astype(np.float64)
+    img /= np.linalg.norm(img, axis=1, keepdims=True)
+    txt /= np.linalg.norm(txt, axis=1, keepdims=True)
+
+    if compat is None:
+        bs = n if batch_size is None else batch_size
+        total = 0.0
+        for start in range(0, n, bs):
+            i_b, t_b = img[start:start + bs], txt[start:start + bs]
+            logits = s * i_b @ t_b.T
+            total += 0.5 * (_ce_sum(logits) + _ce_sum(logits.T))
+        return float(total / n)
+    if compat == "amumo":
+        bs = 50 if batch_size is None else batch_size
+        if bs > n:
+            raise EmbeddingError(
+                f'compat="amumo" uses whole batches of {bs} pairs and drops the remainder; '
+                f"only {n} pairs were given (pass a smaller batch_size)"
+            )
+        losses = []
+        for start in range(0, n - bs + 1, bs):
+            i_b, t_b = img[start:start + bs], txt[start:start + bs]
+            logits_per_image = s * i_b @ t_b.T
+            logits_per_text = s * t_b @ i_b.T
+            losses.append(0.5 * (_ce_sum(logits_per_image) / bs + _ce_sum(logits_per_text.T) / bs))
+        return float(np.mean(losses))
+    raise EmbeddingError(f'compat must be None or "amumo", got {compat!r}')
+
+
+def _ce_sum(logits: np.ndarray) -> float:
+    """Sum over rows i of the cross-entropy of row i with target class i (float64, stable)."""
+    m = logits.max(axis=1, keepdims=True)
+    lse = (m[:, 0] + np.log(np.exp(logits - m).sum(axis=1)))
+    return float((lse - np.diagonal(logits)).sum())
