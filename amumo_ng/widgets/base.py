@@ -1,0 +1,137 @@
+"""Common base of the amumo-ng anywidgets: a Session, a link group, custom-message dispatch.
+
+Requests from the browser are custom messages ``{"type": ..., "req": id, ...}``; each type
+has a handler method ``handle_<type>(content) -> (reply, buffers)`` that tests can call
+directly. The reply carries the same ``type`` and ``req`` (or ``error`` on failure).
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import threading
+import uuid
+from typing import Optional
+
+import anywidget
+import numpy as np
+import traitlets as t
+
+from ..session import Session
+from .bundle import bundle_source
+from .thumbnails import thumbnail
+
+def serialized(method):
+    """Run a refresh method under the widget's refresh lock: refreshes triggered from worker
+    threads (background clustering, projections) and from the kernel thread never interleave,
+    so a stale result cannot overwrite a fresh one."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with self._refresh_lock:
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
+#: Session traits mirrored two-way by every widget (the browser may set them).
+SHARED_TRAITS = ("model",)
+
+
+class SessionWidget(anywidget.AnyWidget):
+    """An anywidget driven by a :class:`~amumo_ng.session.Session`.
+
+    Parameters
+    ----------
+    data : Embeddings or dict[str, Embeddings], optional
+        Builds a new Session; give either this or ``session``.
+    session : Session, optional
+        Share the state (and so the linked hover) of another widget.
+    link_group : str, optional
+        Views with equal link groups share hover highlighting in the browser (default: one
+        group per session).
+    """
+
+    _bundle_name = "explorer"
+    _synced_session_traits: tuple = SHARED_TRAITS
+
+    widget_id = t.Unicode("").tag(sync=True)
+    link_group = t.Unicode("").tag(sync=True)
+    models = t.List(t.Unicode()).tag(sync=True)
+    model = t.Unicode("").tag(sync=True)
+    n_total = t.Int(0).tag(sync=True)
+    n_view = t.Int(0).tag(sync=True)
+    captions = t.List(t.Unicode()).tag(sync=True)
+    #: int32 [k]: pair indices in view, in draw order (binary).
+    order = t.Bytes(b"").tag(sync=True)
+    order_hash = t.Unicode("").tag(sync=True)
+    status = t.Unicode("", help="background work of the session, e.g. clustering").tag(sync=True)
+    view_size = t.Int(400, help="CSS px of the heatmap and scatter views (square)").tag(sync=True)
+    hover = t.Int(-1).tag(sync=True)
+    selection = t.List(t.Int()).tag(sync=True)
+
+    def __init__(self, data=None, *, session: Optional[Session] = None,
+                 link_group: Optional[str] = None, **kwargs):
+        if (data is None) == (session is None):
+            raise TypeError("give either embeddings (data=...) or session=..., not both or neither")
+        session = session if session is not None else Session(data)
+        self._esm = bundle_source(self._bundle_name)
+        self._refresh_lock = threading.RLock()
+        self.session = session
+        super().__init__(**kwargs)
+        self.widget_id = uuid.uuid4().hex[:12]
+        self.link_group = link_group or f"session-{id(session):x}"
+        self.models = session.models
+        for name in self._synced_session_traits + ("hover", "selection"):
+            t.link((session, name), (self, name))
+        session.observe(self._on_model, names="model")
+        session.observe(self._on_indices, names=["indices", "cluster", "cluster_quadrant", "gap_closed",
+                                                 "ordering_version"])
+        t.dlink((session, "status"), (self, "status"))
+        self._on_model(None)
+        self.on_msg(self._dispatch)
+
+    @t.validate("selection")
+    def _check_selection(self, proposal):
+        # the lasso may send duplicates in any order; keep the widget equal to the session
+        session = getattr(self, "session", None)
+        return proposal["value"] if session is None else session.clean_selection(proposal["value"])
+
+    # -- state pushed to the browser ---------------------------------------------------
+    @serialized
+    def _on_model(self, _change) -> None:
+        emb = self.session.embeddings
+        with self.hold_sync():
+            self.n_total = emb.n
+            self.captions = emb.captions
+            self._on_indices(None)
+
+    @serialized
+    def _on_indices(self, _change) -> None:
+        order = np.asarray(self.session.order, dtype=np.int32)
+        with self.hold_sync():
+            self.n_view = int(order.size)
+            self.order = order.tobytes()
+            digest = hashlib.blake2b(order.tobytes(), digest_size=4).hexdigest()
+            self.order_hash = f"{order.size}-{digest}"
+
+    # -- custom messages -------------------------------------------------------------------
+    def _dispatch(self, _widget, content, buffers) -> None:
+        kind = content.get("type") if isinstance(content, dict) else None
+        handler = getattr(self, f"handle_{kind}", None) if isinstance(kind, str) else None
+        if handler is None:
+            self.send({"type": kind, "req": content.get("req") if isinstance(content, dict) else None,
+                       "error": f"unknown request type {kind!r}"})
+            return
+        try:
+            reply, out_buffers = handler(content)
+        except Exception as exc:  # the browser shows the message; the kernel keeps running
+            reply, out_buffers = {"type": kind, "req": content.get("req"), "error": f"{type(exc).__name__}: {exc}"}, []
+        self.send(reply, out_buffers)
+
+    def handle_thumb(self, content) -> tuple[dict, list]:
+        """``{"type": "thumb", "pair": i}`` -> the image of pair i as PNG/JPEG bytes in one buffer
+        (none and a ``warning`` when it cannot be loaded)."""
+        thumb = thumbnail(self.session.embeddings, int(content["pair"]))
+        reply = {"type": "thumb", "req": content.get("req"), "pair": thumb.pair,
+                 "model": self.session.model, "ok": thumb.ok, "mime": thumb.mime,
+                 "warning": thumb.warning}
+        return reply, ([thumb.data] if thumb.ok else [])

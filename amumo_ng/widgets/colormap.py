@@ -1,0 +1,47 @@
+"""Colour mapping of similarity values to uint8 indices and a 256-colour lookup table.
+
+The browser receives one uint8 per heatmap cell (an index into the LUT) and the LUT
+itself, so a view costs rows x cols bytes, a quarter of RGBA.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+# viridis, sampled at 9 evenly spaced stops (matplotlib's values, rounded to 8 bits)
+_VIRIDIS_STOPS = np.array(
+    [
+        [68, 1, 84],
+        [71, 44, 122],
+        [59, 81, 139],
+        [44, 113, 142],
+        [33, 144, 141],
+        [39, 173, 129],
+        [92, 200, 99],
+        [170, 220, 50],
+        [253, 231, 37],
+    ],
+    dtype=np.float64,
+)
+
+
+def viridis_lut() -> np.ndarray:
+    """uint8 [256, 3]: RGB colours, index 0 = low values, 255 = high values."""
+    x = np.linspace(0.0, 1.0, 256)
+    stops = np.linspace(0.0, 1.0, len(_VIRIDIS_STOPS))
+    lut = np.stack([np.interp(x, stops, _VIRIDIS_STOPS[:, c]) for c in range(3)], axis=1)
+    return np.round(lut).astype(np.uint8)
+
+
+def quantize(values: np.ndarray, vmin: float, vmax: float) -> np.ndarray:
+    """Map float values to uint8 LUT indices: vmin -> 0, vmax -> 255, clipped outside,
+    linear in between (round to nearest). A degenerate range (vmax <= vmin) maps to 128."""
+    v = np.asarray(values, dtype=np.float32)
+    if not vmax > vmin:
+        return np.full(v.shape, 128, dtype=np.uint8)
+    scaled = (v - np.float32(vmin)) * np.float32(255.0 / (vmax - vmin))
+    return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+
+
+def dequantize(index: np.ndarray, vmin: float, vmax: float) -> np.ndarray:
+    """The value at the centre of each uint8 bin (inverse of :func:`quantize` up to rounding)."""
+    return (np.asarray(index, dtype=np.float32) * np.float32((vmax - vmin) / 255.0) + np.float32(vmin))

@@ -1,0 +1,106 @@
+"""The similarity heatmap: state shipped to the browser and its request handlers.
+
+The browser gets the whole stacked matrix of the view (``heat_*`` traits, binary) on at most
+``grid`` x ``grid`` cells, and asks for a zoomed rectangle (``region``) or one exact value
+(``value``) through custom messages.
+"""
+from __future__ import annotations
+
+import numpy as np
+import traitlets as t
+
+from .base import SessionWidget, serialized
+from .colormap import viridis_lut
+from .heatmap_view import full_view, region_view
+
+#: Default most cells a side the browser is sent (the canvas draws one pixel per cell).
+DEFAULT_GRID = 1024
+
+
+class HeatmapMixin(t.HasTraits):
+    """Heatmap traits and handlers; mixed into :class:`SimilarityHeatmap` and the Explorer."""
+
+    grid = t.Int(DEFAULT_GRID, help="most cells a side sent to the browser").tag(sync=True)
+    float_limit = t.Int(DEFAULT_GRID, help="send exact float values when 2k <= this").tag(sync=True)
+    heat_rows = t.Int(0, help="cells a side drawn (= rows = cols)").tag(sync=True)
+    heat_exact = t.Bool(True).tag(sync=True)
+    heat_pixels = t.Bytes(b"", help="uint8 [rows, rows] colour-map indices").tag(sync=True)
+    heat_edges = t.Bytes(b"", help="int32 [rows+1] first stacked row of each cell").tag(sync=True)
+    heat_values = t.Bytes(b"", help="float32 [rows, rows] exact values, or empty").tag(sync=True)
+    vmin = t.Float(0.0).tag(sync=True)
+    vmax = t.Float(1.0).tag(sync=True)
+    colormap = t.Bytes(viridis_lut().tobytes(), help="uint8 [256, 3] RGB lookup table").tag(sync=True)
+    cluster_bounds = t.List(t.Int(), help="draw positions where clusters start, plus k").tag(sync=True)
+    cluster_names = t.List(t.Unicode()).tag(sync=True)
+
+    def _init_heatmap(self) -> None:
+        self.session.observe(self._refresh_heatmap, names=["indices", "cluster", "cluster_quadrant", "gap_closed",
+                                                           "ordering_version"])
+        self.observe(self._refresh_heatmap, names=["grid", "float_limit"])
+        self._refresh_heatmap(None)
+
+    @serialized
+    def _refresh_heatmap(self, _change) -> None:
+        session = self.session
+        if session.k == 0:  # empty filter result: an empty state, not an error
+            with self.hold_sync():
+                self.heat_rows = 0
+                self.heat_pixels = self.heat_edges = self.heat_values = b""
+                self.cluster_bounds, self.cluster_names = [], []
+            return
+        image, vmin, vmax = full_view(session, self.grid, self.float_limit)
+        ordering = session.ordering()
+        with self.hold_sync():
+            self.vmin, self.vmax = vmin, vmax
+            self.heat_exact = image.exact
+            self.heat_edges = image.row_edges.tobytes()
+            self.heat_pixels = np.ascontiguousarray(image.pixels).tobytes()
+            self.heat_values = b"" if image.values is None else np.ascontiguousarray(image.values).tobytes()
+            self.heat_rows = int(image.pixels.shape[0])
+            if ordering is None:
+                self.cluster_bounds, self.cluster_names = [], []
+            else:
+                self.cluster_bounds = [int(b) for b in np.asarray(ordering.boundaries)]
+                self.cluster_names = session.cluster_names()
+
+    # -- requests -----------------------------------------------------------------------
+    def handle_region(self, content) -> tuple[dict, list]:
+        """``{"type": "region", "r0", "r1", "c0", "c1"}`` (stacked view rows/cols, stop exclusive)
+        -> reply with rows, cols, exact and buffers [uint8 pixels [rows, cols], int32 row edges,
+        int32 col edges, float32 values (only when exact and small)]. ``order_hash`` in the reply
+        lets the browser drop answers for a view that changed meanwhile."""
+        img = region_view(self.session, content["r0"], content["r1"], content["c0"], content["c1"],
+                          self.grid, self.vmin, self.vmax, self.float_limit)
+        rows, cols = img.shape
+        reply = {"type": "region", "req": content.get("req"), "order_hash": self.order_hash,
+                 "r0": img.r0, "r1": img.r1, "c0": img.c0, "c1": img.c1,
+                 "rows": rows, "cols": cols, "exact": img.exact, "has_values": img.values is not None}
+        buffers = [np.ascontiguousarray(img.pixels).tobytes(), img.row_edges.tobytes(), img.col_edges.tobytes()]
+        if img.values is not None:
+            buffers.append(np.ascontiguousarray(img.values).tobytes())
+        return reply, buffers
+
+    def handle_value(self, content) -> tuple[dict, list]:
+        """``{"type": "value", "row", "col"}`` -> the exact cosine similarity of that stacked
+        view cell, with the (modality, pair) of its row and column."""
+        row, col = int(content["row"]), int(content["col"])
+        value = float(self.session.tile(row, row + 1, col, col + 1)[0, 0])
+        rmod, rpair = self.session.item(row)
+        cmod, cpair = self.session.item(col)
+        return ({"type": "value", "req": content.get("req"), "order_hash": self.order_hash,
+                 "row": row, "col": col, "value": value,
+                 "row_item": [rmod, rpair], "col_item": [cmod, cpair]}, [])
+
+
+class SimilarityHeatmap(HeatmapMixin, SessionWidget):
+    """The 2k x 2k stacked cosine-similarity heatmap of one model's pairs, on its own.
+
+    ``SimilarityHeatmap(embeddings)`` or ``SimilarityHeatmap(session=explorer.session)``;
+    hover it to see the two items and their exact similarity; wheel to zoom, double-click to reset.
+    """
+
+    _bundle_name = "heatmap"
+
+    def __init__(self, data=None, **kwargs):
+        super().__init__(data, **kwargs)
+        self._init_heatmap()

@@ -1,0 +1,94 @@
+"""What the heatmap draws for a view rectangle: uint8 colour indices plus block edges.
+
+Pure functions of a :class:`~amumo_ng.session.Session`; the widgets only ship their
+results to the browser. A rectangle is given in stacked rows/cols of the session's view
+(``0..k-1`` images, ``k..2k-1`` texts, draw order). When it has more rows (or cols)
+than ``grid`` the cells are block means of the cosine similarity; otherwise exact values.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from .colormap import quantize
+
+
+@dataclass(frozen=True)
+class HeatmapImage:
+    """One drawable rectangle of the stacked similarity matrix.
+
+    Attributes
+    ----------
+    r0, r1, c0, c1 : int
+        The rectangle ``[r0, r1) x [c0, c1)`` in stacked view rows/cols.
+    row_edges, col_edges : np.ndarray
+        int32 [R+1] / [C+1]: first stacked row (col) of each drawn cell, plus the stop.
+    pixels : np.ndarray
+        uint8 [R, C] colour-map indices (:func:`~amumo_ng.widgets.colormap.quantize`).
+    values : np.ndarray or None
+        float32 [R, C] cosine similarities when ``exact`` and small enough to ship, else None.
+    exact : bool
+        True when every cell is one matrix entry (R = r1 - r0 and C = c1 - c0).
+    """
+
+    r0: int
+    r1: int
+    c0: int
+    c1: int
+    row_edges: np.ndarray
+    col_edges: np.ndarray
+    pixels: np.ndarray
+    values: Optional[np.ndarray]
+    exact: bool
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.pixels.shape
+
+
+def value_range(values: np.ndarray) -> tuple[float, float]:
+    """(vmin, vmax) of the finite values, widened to a non-empty interval."""
+    v = np.asarray(values, dtype=np.float32)
+    lo, hi = float(v.min()), float(v.max())
+    if not hi > lo:
+        lo, hi = lo - 0.5, hi + 0.5
+    return lo, hi
+
+
+def full_view(session, grid: int, float_limit: int) -> tuple[HeatmapImage, float, float]:
+    """The whole stacked matrix of the session's view on at most ``grid`` x ``grid`` cells
+    (:func:`~amumo_ng.analysis.similarity.block_mean_similarity`), its colour range, and
+    exact float values when 2k <= ``float_limit``."""
+    lod = session.level_of_detail(grid)
+    values = np.asarray(lod.values, dtype=np.float32)
+    edges = np.asarray(lod.edges, dtype=np.int64)
+    k2 = 2 * session.k
+    exact = bool(lod.exact)
+    vmin, vmax = value_range(values)
+    image = HeatmapImage(
+        0, k2, 0, k2, edges.astype(np.int32), edges.astype(np.int32),
+        quantize(values, vmin, vmax), values if exact and k2 <= float_limit else None, exact,
+    )
+    return image, vmin, vmax
+
+
+def region_view(session, r0: int, r1: int, c0: int, c1: int, grid: int,
+                vmin: float, vmax: float, float_limit: int) -> HeatmapImage:
+    """The rectangle ``[r0, r1) x [c0, c1)`` at most ``grid`` cells a side: exact tile when it
+    fits, else block means (:func:`~amumo_ng.analysis.similarity.level_of_detail_tile`)."""
+    k2 = 2 * session.k
+    r0, r1, c0, c1 = (int(v) for v in (r0, r1, c0, c1))
+    if not (0 <= r0 < r1 <= k2 and 0 <= c0 < c1 <= k2):
+        raise ValueError(f"region [{r0}:{r1}, {c0}:{c1}] outside the {k2}x{k2} matrix in view")
+    from ..analysis.similarity import level_of_detail_tile
+
+    img, txt = session.view_vectors()
+    lod = level_of_detail_tile(img, txt, (r0, r1), (c0, c1), max(2, int(grid)))
+    values = np.asarray(lod.values, dtype=np.float32)
+    small = (r1 - r0) * (c1 - c0) <= float_limit * float_limit
+    return HeatmapImage(
+        r0, r1, c0, c1, np.asarray(lod.edges, np.int32), np.asarray(lod.col_edges, np.int32),
+        quantize(values, vmin, vmax), values if lod.exact and small else None, bool(lod.exact),
+    )

@@ -1,0 +1,35 @@
+// A window-level event bus: views of one link group (one Explorer, or the two sides of a
+// Comparison, or standalone widgets sharing a Session) exchange hover/highlight messages
+// without a kernel round trip.
+const KEY = "__amumoNgBus";
+
+function registry() {
+  if (!globalThis[KEY]) globalThis[KEY] = new Map();
+  return globalThis[KEY];
+}
+
+export function subscribe(group, listener) {
+  const reg = registry();
+  if (!reg.has(group)) reg.set(group, new Set());
+  reg.get(group).add(listener);
+  return () => {
+    const set = reg.get(group);
+    if (set) {
+      set.delete(listener);
+      if (set.size === 0) reg.delete(group);
+    }
+  };
+}
+
+// msg: { kind: "hover", source, items: [{pair, modality}], origin, value? } or { kind: "hover-out", source }
+export function publish(group, msg) {
+  const set = registry().get(group);
+  if (!set) return;
+  for (const listener of [...set]) {
+    try {
+      listener(msg);
+    } catch (err) {
+      console.error("amumo-ng bus listener failed", err);
+    }
+  }
+}

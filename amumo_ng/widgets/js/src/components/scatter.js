@@ -1,0 +1,179 @@
+// The projection scatter plot (regl-scatterplot, WebGL): images and texts coloured per
+// modality, optional lines joining each pair, hover -> bus, highlight <- bus, lasso -> selection.
+import createScatterplot from "regl-scatterplot";
+import { h, COLORS } from "./dom.js";
+import { publish, subscribe } from "./bus.js";
+import { typed } from "./rpc.js";
+
+export function createScatter(model, { group, source, width = 460, height = 460 }) {
+  const canvas = h("canvas", { "data-amumo": "scatter-canvas", style: `width:${width}px;height:${height}px` });
+  const overlay = h("canvas", { class: "amumo-overlay", style: `width:${width}px;height:${height}px;position:absolute;left:0;top:0;pointer-events:none` });
+  const dpr = Math.min(window.devicePixelRatio || 1, 2);
+  overlay.width = Math.round(width * dpr); overlay.height = Math.round(height * dpr);
+  const status = h("span", { "data-amumo": "projection-status", class: "amumo-muted" });
+  const progress = h("progress", { class: "amumo-progress", max: 1, value: 0 });
+  const lasso = h("button", { "data-amumo": "lasso", title: "lasso selection (or shift+drag)", text: "lasso" });
+  const lines = h("input", { type: "checkbox", "data-amumo": "lines-toggle" });
+  const selInfo = h("span", { "data-amumo": "selection-count", class: "amumo-muted" });
+  const clear = h("button", { "data-amumo": "selection-clear", text: "clear selection" });
+  const bar = h("div", { class: "amumo-scatter-bar" }, [
+    h("span", {}, [h("span", { class: "amumo-swatch", style: `background:${COLORS.image}` }), "image"]),
+    h("span", {}, [h("span", { class: "amumo-swatch", style: `background:${COLORS.text}` }), "text"]),
+    h("label", {}, [lines, " pair lines"]), lasso, selInfo, clear, status, progress,
+  ]);
+  const box = h("div", { class: "amumo-scatter", "data-amumo": "scatter", style: `width:${width}px;height:${height}px` }, [canvas, overlay]);
+  const root = h("div", {}, [box, bar]);
+
+  const scatterplot = createScatterplot({
+    canvas, width, height, pointSize: 3, pointSizeSelected: 2, pointOutlineWidth: 2,
+    colorBy: "valueA", pointColor: [COLORS.image, COLORS.text, "#555555"],
+    opacity: 0.85, lassoColor: [0.1, 0.1, 0.1, 0.6], backgroundColor: [1, 1, 1, 1],
+    pointConnectionColor: [0.5, 0.5, 0.5, 0.35], pointConnectionOpacity: 0.35, pointConnectionSize: 1,
+    showReticle: false,
+  });
+
+  let n = 0;          // pairs
+  let kind = "modality";
+  let drawn = false;
+  let hovered = [];   // point indices ringed on the overlay
+  let drawSeq = 0;
+
+  const pointOf = (pair, modality) => (kind === "pair" ? pair : (modality === "text" ? n + pair : pair));
+  const itemOf = (p) => (kind === "pair" ? { pair: p, modality: "pair" } : { pair: p % n, modality: p < n ? "image" : "text" });
+
+  function visiblePoints() {
+    const order = typed(Int32Array, model.get("order"));
+    if (order.length === n) return null;
+    const pts = [];
+    for (const pair of order) { pts.push(pair); if (kind === "modality") pts.push(n + pair); }
+    return pts;
+  }
+
+  async function drawPoints() {
+    const xy = typed(Float32Array, model.get("points"));
+    kind = model.get("point_kind");
+    n = model.get("n_total");
+    const m = xy.length / 2;
+    const seq = ++drawSeq;
+    if (!m) { scatterplot.clear(); drawn = false; return; }
+    // plain arrays: regl-scatterplot maps the columns into rows with Array#map
+    const x = new Array(m), y = new Array(m), z = new Array(m), w = new Array(m).fill(0), line = new Array(m);
+    for (let p = 0; p < m; p++) {
+      x[p] = xy[2 * p]; y[p] = xy[2 * p + 1];
+      z[p] = kind === "pair" ? 2 : (p < n ? 0 : 1);
+      line[p] = kind === "pair" ? p : p % n;
+    }
+    const showLines = kind === "modality" && model.get("show_lines");
+    const data = showLines ? { x, y, z, w, line } : { x, y, z, w };
+    const filter = visiblePoints();
+    scatterplot.set({ pointSize: m > 50000 ? 1.5 : m > 5000 ? 2.5 : 4 });
+    await scatterplot.draw(data, { zDataType: "categorical", ...(filter ? { filter } : {}) });
+    if (seq !== drawSeq) return;
+    drawn = true;
+    scatterplot.set({ showPointConnections: showLines });
+    box.setAttribute("data-points", String(m));
+    drawOverlay();
+  }
+
+  function applyFilter() {
+    if (!drawn) return;
+    const filter = visiblePoints();
+    if (filter) scatterplot.filter(filter, { preventEvent: true });
+    else scatterplot.unfilter({ preventEvent: true });
+  }
+
+  function drawOverlay() {
+    const ctx = overlay.getContext("2d");
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, width, height);
+    if (!drawn || !hovered.length) return;
+    const pos = hovered.map((p) => scatterplot.getScreenPosition(p)).filter(Boolean);
+    if (pos.length === 2) {
+      ctx.strokeStyle = "rgba(220,0,80,0.8)"; ctx.lineWidth = 1.5;
+      ctx.beginPath(); ctx.moveTo(pos[0][0], pos[0][1]); ctx.lineTo(pos[1][0], pos[1][1]); ctx.stroke();
+    }
+    ctx.strokeStyle = "#dc0050"; ctx.lineWidth = 2;
+    for (const [px, py] of pos) { ctx.beginPath(); ctx.arc(px, py, 7, 0, 2 * Math.PI); ctx.stroke(); }
+  }
+
+  box.amumoScatterplot = scatterplot; // the regl-scatterplot instance (scripts, debugging)
+  // a test (or a user script) can find where point i of a modality is drawn
+  box.amumoPointToClient = (i, modality = "image") => {
+    const p = scatterplot.getScreenPosition(pointOf(i, modality));
+    if (!p) return null;
+    const rect = canvas.getBoundingClientRect();
+    return [rect.left + p[0], rect.top + p[1]];
+  };
+
+  scatterplot.subscribe("pointOver", (p) => {
+    const it = itemOf(p);
+    const partner = kind === "modality" ? pointOf(it.pair, it.modality === "image" ? "text" : "image") : null;
+    hovered = partner == null ? [p] : [p, partner];
+    drawOverlay();
+    box.setAttribute("data-hover-point", String(p));
+    const items = kind === "pair" ? [{ pair: it.pair, modality: "image" }, { pair: it.pair, modality: "text" }] : [it];
+    publish(group, { kind: "hover", source, origin: "scatter", items });
+  });
+  scatterplot.subscribe("pointOut", () => {
+    hovered = []; drawOverlay();
+    box.removeAttribute("data-hover-point");
+    publish(group, { kind: "hover-out", source });
+  });
+  scatterplot.subscribe("select", ({ points }) => {
+    const pairs = [...new Set(points.map((p) => (kind === "pair" ? p : p % n)))].sort((a, b) => a - b);
+    model.set("selection", pairs);
+    model.save_changes();
+  });
+  scatterplot.subscribe("deselect", () => { model.set("selection", []); model.save_changes(); });
+  scatterplot.subscribe("view", () => drawOverlay());
+
+  lasso.addEventListener("click", () => {
+    const on = scatterplot.get("mouseMode") !== "lasso";
+    // a fixed camera: a plain drag draws the lasso instead of panning the view
+    scatterplot.set({ mouseMode: on ? "lasso" : "panZoom", cameraIsFixed: on });
+    lasso.classList.toggle("amumo-active", on);
+    box.setAttribute("data-mode", on ? "lasso" : "panZoom");
+  });
+  box.setAttribute("data-mode", "panZoom");
+  lines.addEventListener("change", () => { model.set("show_lines", lines.checked); model.save_changes(); });
+  clear.addEventListener("click", () => { scatterplot.deselect({ preventEvent: true }); model.set("selection", []); model.save_changes(); });
+
+  const unsubscribe = subscribe(group, (msg) => {
+    if (msg.source === source && msg.origin === "scatter") return;
+    if (msg.kind === "hover-out") { hovered = []; drawOverlay(); return; }
+    if (msg.kind !== "hover" || !drawn) return;
+    hovered = msg.items.filter((it) => it.pair < n).map((it) => pointOf(it.pair, it.modality));
+    hovered = [...new Set(hovered)];
+    drawOverlay();
+  });
+
+  function syncBar() {
+    lines.checked = model.get("show_lines");
+    const sel = model.get("selection") || [];
+    selInfo.textContent = sel.length ? `${sel.length} selected` : "no selection";
+    clear.disabled = !sel.length;
+    const st = model.get("projection_status");
+    status.textContent = st;
+    progress.style.display = st && model.get("projection_progress") < 1 ? "" : "none";
+    progress.value = model.get("projection_progress");
+    box.setAttribute("data-projection", model.get("projection") || "");
+    box.setAttribute("data-busy", st ? "true" : "false");
+  }
+  const onPoints = () => drawPoints().catch((err) => { status.textContent = `scatter failed: ${err.message}`; });
+  model.on("change:points change:point_kind change:show_lines", onPoints);
+  model.on("change:order", applyFilter);
+  model.on("change:selection change:projection_status change:projection_progress change:show_lines change:projection", syncBar);
+  syncBar();
+  onPoints();
+
+  return {
+    el: root,
+    destroy() {
+      unsubscribe();
+      model.off("change:points change:point_kind change:show_lines", onPoints);
+      model.off("change:order", applyFilter);
+      model.off("change:selection change:projection_status change:projection_progress change:show_lines change:projection", syncBar);
+      scatterplot.destroy();
+    },
+  };
+}

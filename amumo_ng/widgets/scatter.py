@@ -1,0 +1,150 @@
+"""The projection scatter plot: point positions shipped as binary float32, computed off-thread.
+
+Points are laid out in the stacked convention: ``0..n-1`` the images of pairs ``0..n-1``,
+``n..2n-1`` their texts (``point_kind == "modality"``); a joint projection has one point per
+pair (``point_kind == "pair"``). Positions are scaled into [-1, 1] keeping the aspect ratio.
+"""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import traitlets as t
+
+from ..session import PROJECTIONS
+from .base import SessionWidget, serialized
+
+PROJECTION_LABELS = dict(PROJECTIONS)
+#: Above this many pairs the pair lines start switched off (the user can turn them on).
+LINES_DEFAULT_LIMIT = 20000
+
+
+def normalize_points(xy: np.ndarray) -> np.ndarray:
+    """float32 [m, 2] scaled into [-0.95, 0.95] about the bounding-box centre, one scale for both
+    axes (distances keep their ratios). A single point (or all equal) goes to the origin."""
+    xy = np.asarray(xy, dtype=np.float64)
+    if xy.ndim != 2 or xy.shape[1] != 2:
+        raise ValueError(f"expected positions [m, 2], got shape {xy.shape}")
+    if not np.isfinite(xy).all():
+        raise ValueError("projection positions contain NaN or inf")
+    lo, hi = xy.min(axis=0), xy.max(axis=0)
+    centre = (lo + hi) / 2
+    half = float((hi - lo).max()) / 2
+    scale = 0.95 / half if half > 0 else 0.0
+    return ((xy - centre) * scale).astype(np.float32)
+
+
+def layout_points(projection) -> tuple[np.ndarray, str]:
+    """(positions float32 [m, 2] in [-1, 1], point_kind) of a
+    :class:`~amumo_ng.analysis.projection.Projection`."""
+    if getattr(projection, "pair_xy", None) is not None and projection.image_xy is None:
+        return normalize_points(projection.pair_xy), "pair"
+    both = np.concatenate([np.asarray(projection.image_xy), np.asarray(projection.text_xy)])
+    return normalize_points(both), "modality"
+
+
+class ScatterMixin(t.HasTraits):
+    """Scatter traits and the projection life cycle; mixed into :class:`Scatter` and the Explorer."""
+
+    projection = t.Unicode("pca").tag(sync=True)
+    projections = t.List(t.List(t.Unicode()), [list(p) for p in PROJECTIONS]).tag(sync=True)
+    points = t.Bytes(b"", help="float32 [m, 2] positions in [-1, 1]").tag(sync=True)
+    point_kind = t.Unicode("modality").tag(sync=True)
+    points_model = t.Unicode("", help="model whose pairs the points show").tag(sync=True)
+    show_lines = t.Bool(True, help="connect the two members of each pair").tag(sync=True)
+    projection_status = t.Unicode("").tag(sync=True)
+    projection_progress = t.Float(0.0).tag(sync=True)
+
+    def _init_scatter(self) -> None:
+        self._job = None
+        self._job_token = None
+        self._job_lock = threading.Lock()
+        if self.session.n_total > LINES_DEFAULT_LIMIT:  # 2n spline lines cost more than the points
+            self.show_lines = False
+        t.link((self.session, "projection"), (self, "projection"))
+        self.session.observe(self._refresh_scatter, names=["projection", "gap_closed", "model"])
+        self._refresh_scatter(None)
+
+    @serialized
+    def _show(self, projection) -> None:
+        xy, kind = layout_points(projection)
+        with self.hold_sync():
+            self.point_kind = kind
+            self.points = np.ascontiguousarray(xy).tobytes()
+            self.points_model = self.session.model
+            self.projection_status = ""
+            self.projection_progress = 1.0
+
+    def cancel_projection(self) -> None:
+        """Cancel a running projection job (its result is dropped)."""
+        with self._job_lock:
+            job, self._job, self._job_token = self._job, None, None
+        if job is not None:
+            job.cancel()
+
+    def _refresh_scatter(self, _change) -> None:
+        self.cancel_projection()
+        session = self.session
+        method = session.projection
+        if session.n_total < 2:  # nothing to project: image left, text right
+            with self.hold_sync():
+                self.point_kind = "modality"
+                self.points = np.array([[-0.5, 0.0], [0.5, 0.0]], np.float32).tobytes()
+                self.points_model = session.model
+                self.projection_status = "one pair: nothing to project"
+                self.projection_progress = 1.0
+            return
+        cached = session.cached_projection()
+        if cached is not None:
+            self._show(cached)
+            return
+        if method == "pca":  # milliseconds: no thread needed
+            self._show(session.compute_projection())
+            return
+        token = object()
+        label = PROJECTION_LABELS.get(method, method)
+        with self.hold_sync():
+            self.projection_status = f"computing {label}…"
+            self.projection_progress = 0.0
+
+        def on_progress(fraction, message=""):
+            if self._job_token is token:
+                self.projection_progress = float(fraction)
+                self.projection_status = f"computing {label}… {message}".strip()
+
+        def on_done(result):
+            if self._job_token is not token:
+                return  # superseded or cancelled
+            if isinstance(result, BaseException):
+                self.projection_status = f"{label} failed: {type(result).__name__}: {result}"
+                return
+            self._show(result)
+
+        with self._job_lock:
+            self._job_token = token
+        job = session.start_projection(method, on_done=on_done, on_progress=on_progress)
+        with self._job_lock:
+            if self._job_token is token:
+                self._job = job
+
+    def wait_projection(self, timeout: float = None):
+        """Block until the running projection (if any) finishes; returns its result or None."""
+        job = self._job
+        return None if job is None else job.result(timeout)
+
+
+class Scatter(ScatterMixin, SessionWidget):
+    """2-D projection of both modalities of one model's pairs, on its own.
+
+    Images and texts are coloured per modality; lines join the two members of a pair
+    (``show_lines``). Shift+drag (or the lasso button) selects; ``.selection`` holds the pair
+    indices. ``Scatter(embeddings, projection="umap")`` or ``Scatter(session=...)``.
+    """
+
+    _bundle_name = "scatter"
+
+    def __init__(self, data=None, *, projection: str = None, **kwargs):
+        super().__init__(data, **kwargs)
+        if projection is not None:
+            self.session.projection = projection
+        self._init_scatter()
