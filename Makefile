@@ -13,10 +13,21 @@ TORCH_PINS ?= torch==2.14.1 torchvision==0.29.1
 endif
 STAMP := $(VENV)/.amumo-installed
 PYTEST_ARGS ?=
+JS := amumo_ng/widgets/js
+BUNDLE := amumo_ng/widgets/static/explorer.js
+JS_SOURCES := $(shell find $(JS)/src -name '*.js' 2>/dev/null) $(JS)/package.json $(JS)/package-lock.json
 
-.PHONY: setup test test-fast demo browser-deps bench clean
+.PHONY: setup test test-fast demo browser-deps bench js clean
 
-$(STAMP): pyproject.toml Makefile
+# The anywidget front ends: esbuild bundles from npm packages (never fetched from a CDN at run time).
+$(BUNDLE): $(JS_SOURCES)
+	npm --prefix $(JS) ci --no-audit --no-fund --loglevel=error
+	npm --prefix $(JS) run build --silent
+	touch $@
+
+js: $(BUNDLE)
+
+$(STAMP): pyproject.toml Makefile $(BUNDLE)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(TORCH_PINS)
@@ -46,4 +57,4 @@ bench: setup
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info test-artifacts
+	rm -rf $(VENV) build dist *.egg-info test-artifacts $(JS)/node_modules amumo_ng/widgets/static
