@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 DEMO_NOTEBOOK = "quickstart.ipynb"
-DEFAULT_DEMO = {"dataset": "shapes", "models": ("toy-clip", "toy-cyclip", "toy-cloob"), "n": 1000}
+DEFAULT_DEMO = {"dataset": "shapes", "models": ("toy-clip", "toy-cyclip", "toy-cloob"), "n": 500}  # as notebooks/quickstart.ipynb
 
 
 def _cmd_precompute(args) -> int:

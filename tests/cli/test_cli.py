@@ -43,3 +43,19 @@ def test_console_script_is_installed_and_lists_empty_cache(isolated_cache):
                          env={**os.environ, "AMUMO_NG_CACHE": str(isolated_cache)})
     assert res.returncode == 0, res.stderr
     assert str(isolated_cache) in res.stdout and "0 entries" in res.stdout
+
+
+def test_demo_dry_run_precomputes_what_the_notebook_uses(capsys, isolated_cache):
+    import json as _json
+
+    from amumo_ng.cli import DEFAULT_DEMO, find_notebook
+
+    assert main(["demo", "--dry-run", "--port", "8899", "--token", "t0k"]) == 0
+    out = capsys.readouterr().out
+    assert "http://127.0.0.1:8899/lab/tree/quickstart.ipynb?token=t0k" in out
+    assert "--ServerApp.ip=127.0.0.1" in out
+    manifests = {e.manifest["model_id"]: e.manifest for e in EmbeddingCache(isolated_cache).entries()}
+    assert len(manifests) == len(DEFAULT_DEMO["models"])
+    assert {m["n"] for m in manifests.values()} == {DEFAULT_DEMO["n"]}
+    source = "".join("".join(c["source"]) for c in _json.loads(find_notebook().read_text())["cells"])
+    assert f'load("shapes", n={DEFAULT_DEMO["n"]})' in source
