@@ -17,7 +17,7 @@ JS := amumo_ng/widgets/js
 BUNDLE := amumo_ng/widgets/static/explorer.js
 JS_SOURCES := $(shell find $(JS)/src -name '*.js' 2>/dev/null) $(JS)/package.json $(JS)/package-lock.json
 
-.PHONY: setup test test-fast demo browser-deps bench js clean
+.PHONY: setup test test-fast test-browser demo browser-deps bench js clean
 
 # The anywidget front ends: esbuild bundles from npm packages (never fetched from a CDN at run time).
 $(BUNDLE): $(JS_SOURCES)
@@ -37,12 +37,8 @@ $(STAMP): pyproject.toml Makefile $(BUNDLE)
 setup: $(STAMP)
 
 # Debian's chromium drives the real-browser tests (Playwright's own browser download does not work offline).
-browser-deps:
-	@if [ ! -x /usr/bin/chromium ]; then \
-	  echo "installing Debian chromium for the browser tests"; \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; \
-	fi
+browser-deps: setup
+	sh scripts/browser_deps.sh $(VENV)
 
 test: setup browser-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -50,10 +46,13 @@ test: setup browser-deps
 test-fast: setup
 	$(PY) -m pytest -m "not browser and not slow" $(PYTEST_ARGS)
 
+test-browser: browser-deps
+	$(PY) -m pytest tests/browser $(PYTEST_ARGS)
+
 demo: setup
 	$(VENV)/bin/amumo-ng demo
 
-bench: setup
+bench: browser-deps
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:

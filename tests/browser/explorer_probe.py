@@ -1,0 +1,102 @@
+"""Probe cells appended to the notebook under test, and a stand-in notebook built from arrays.
+
+The *facts* cell finds the last ``amumo_ng.Explorer`` the notebook created and prints one line
+``AMUMO_FACTS=<json>`` computed with plain numpy from the explorer's raw embeddings (not through the
+widget code), so the browser tests compare what the page shows with values obtained independently:
+
+- ``n``: pairs of the current model; ``captions``: its captions in pair order;
+- ``cross``: cosine similarity of image i with text j for i, j < 16 (a nested list);
+- ``gap``: ‖Δ‖, Δ = mean(normalised images) − mean(normalised texts) (the modality gap distance);
+- ``gap_closed``: the same distance after Amumo's "close the gap" (each image minus Δ/2, each
+  text plus Δ/2, both re-normalised).
+
+The *selection* cell prints ``AMUMO_SELECTION=<json list>`` of ``explorer.selection``; the lasso
+test re-runs it after drawing a lasso.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+FACTS_PREFIX = "AMUMO_FACTS="
+SELECTION_PREFIX = "AMUMO_SELECTION="
+FACTS_MARKER = "# amumo-browser-probe: facts"
+SELECTION_MARKER = "# amumo-browser-probe: selection"
+
+FACTS_CELL = FACTS_MARKER + '''
+import json as _amumo_json
+import numpy as _amumo_np
+import amumo_ng as _amumo
+_amumo_explorers = [v for v in list(globals().values()) if isinstance(v, _amumo.Explorer)]
+assert _amumo_explorers, "the notebook created no amumo_ng.Explorer"
+_amumo_ex = _amumo_explorers[-1]
+_amumo_emb = _amumo_ex.session.embeddings
+_amumo_i = _amumo_np.asarray(_amumo_emb.image, dtype=_amumo_np.float64)
+_amumo_t = _amumo_np.asarray(_amumo_emb.text, dtype=_amumo_np.float64)
+_amumo_i /= _amumo_np.linalg.norm(_amumo_i, axis=1, keepdims=True)
+_amumo_t /= _amumo_np.linalg.norm(_amumo_t, axis=1, keepdims=True)
+_amumo_delta = _amumo_i.mean(axis=0) - _amumo_t.mean(axis=0)
+_amumo_ic = _amumo_i - _amumo_delta / 2
+_amumo_tc = _amumo_t + _amumo_delta / 2
+_amumo_ic /= _amumo_np.linalg.norm(_amumo_ic, axis=1, keepdims=True)
+_amumo_tc /= _amumo_np.linalg.norm(_amumo_tc, axis=1, keepdims=True)
+print("''' + FACTS_PREFIX + '''" + _amumo_json.dumps({
+    "n": int(_amumo_i.shape[0]),
+    "captions": [str(c) for c in _amumo_emb.meta["caption"]],
+    "cross": (_amumo_i[:16] @ _amumo_t[:16].T).tolist(),
+    "gap": float(_amumo_np.linalg.norm(_amumo_delta)),
+    "gap_closed": float(_amumo_np.linalg.norm(_amumo_ic.mean(axis=0) - _amumo_tc.mean(axis=0))),
+}))'''
+
+SELECTION_CELL = SELECTION_MARKER + '''
+print("''' + SELECTION_PREFIX + '''" + _amumo_json.dumps(sorted(int(i) for i in _amumo_ex.selection)))'''
+
+
+def append_probe_cells(src: Path, dst: Path) -> None:
+    """Copy notebook ``src`` to ``dst`` with the facts and selection cells appended (outputs cleared)."""
+    import nbformat
+
+    nb = nbformat.read(str(src), as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+    nb.cells.append(nbformat.v4.new_code_cell(FACTS_CELL))
+    nb.cells.append(nbformat.v4.new_code_cell(SELECTION_CELL))
+    nb.metadata.setdefault("kernelspec", {"name": "python3", "display_name": "Python 3", "language": "python"})
+    nbformat.write(nb, str(dst))
+
+
+ARRAYS_NOTEBOOK_CODE = '''import numpy as np
+import amumo_ng
+from amumo_ng.datasets.shapes import ShapesDataset
+from amumo_ng.store.embeddings import Embeddings
+
+n, d = {n}, 64
+ds = ShapesDataset(n=n, seed=0)
+meta = ds.meta
+rng = np.random.default_rng(0)
+# vectors that carry the captions' structure: one direction per shape and per colour, plus noise;
+# texts are offset from images along a shared direction (a modality gap)
+basis = rng.normal(size=(32, d))
+codes = {{s: i for i, s in enumerate(sorted(set(meta["shape"])))}}
+colours = {{c: 8 + i for i, c in enumerate(sorted(set(meta["colour"])))}}
+latent = np.stack([basis[codes[s]] + 0.7 * basis[colours[c]] for s, c in zip(meta["shape"], meta["colour"])])
+gap = rng.normal(size=d)
+image = latent + 0.35 * rng.normal(size=(n, d)) + 1.5 * gap
+text = latent + 0.35 * rng.normal(size=(n, d)) - 1.5 * gap
+emb = Embeddings.from_arrays(image, text, meta=meta, images=ds, model_id="arrays-a")
+emb_b = Embeddings.from_arrays(image + 0.5 * rng.normal(size=(n, d)), text, meta=meta, images=ds, model_id="arrays-b")
+explorer = amumo_ng.Explorer({{"model A": emb, "model B": emb_b}})
+explorer'''
+
+
+def write_arrays_notebook(dst: Path, n: int = 500) -> Path:
+    """A notebook that shows an Explorer on ``shapes`` captions with synthetic vectors (no model
+    weights needed); used while the zoo models are not available."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(ARRAYS_NOTEBOOK_CODE.format(n=n))]
+    nbformat.write(nb, str(dst))
+    return Path(dst)

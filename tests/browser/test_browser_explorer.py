@@ -1,0 +1,402 @@
+"""The Explorer in a real browser: JupyterLab + headless Debian chromium + Playwright.
+
+One notebook run (the quickstart with probe cells appended, see ``explorer_probe``) is shared by
+all tests; each test leaves the explorer in its default state (no filter, gap open, no clustering,
+empty selection) when it finishes. Expected values come from the probe cell, computed with numpy
+from the raw embeddings in the kernel, never from the widget code. Screenshots of every state go
+to ``test-artifacts/browser/``.
+"""
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections import Counter
+
+import numpy as np
+import pytest
+
+import explorer_probe
+import lab_harness as H
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
+
+EXPLORER = '[data-amumo="explorer"]'
+HEATMAP = '[data-amumo="heatmap"]'
+HEATMAP_CANVAS = 'canvas[data-amumo="heatmap-canvas"]'
+SCATTER = '[data-amumo="scatter"]'
+FLOAT_RE = re.compile(r"[-+−]?\d+\.\d+|[-+−]?\d+(?:[eE][-+]?\d+)")
+
+
+# -- small helpers ------------------------------------------------------------------------------
+
+def heatmap_attrs(page) -> dict:
+    """data-rows / data-n / data-order / data-highlight-row of the heatmap container."""
+    return page.eval_on_selector(HEATMAP, """el => ({
+        rows: el.getAttribute('data-rows'), n: el.getAttribute('data-n'),
+        order: el.getAttribute('data-order'),
+        highlight: el.getAttribute('data-highlight-row')})""")
+
+
+def canvas_box(page) -> dict:
+    page.locator(HEATMAP_CANVAS).scroll_into_view_if_needed()
+    return page.eval_on_selector(HEATMAP_CANVAS, """c => {
+        const r = c.getBoundingClientRect();
+        return {x: r.left, y: r.top, width: r.width, height: r.height}; }""")
+
+
+def cell_centre(box: dict, rows: int, r: int, c: int) -> tuple[float, float]:
+    """Client coordinates of the centre of drawn cell (row r, column c) of a rows x rows matrix."""
+    return (box["x"] + (c + 0.5) * box["width"] / rows,
+            box["y"] + (r + 0.5) * box["height"] / rows)
+
+
+def floats_in(text: str) -> list[float]:
+    return [float(s.replace("−", "-")) for s in FLOAT_RE.findall(text or "")]
+
+
+def decimals_of(text: str) -> int:
+    m = re.search(r"\d+\.(\d+)", text)
+    return len(m.group(1)) if m else 0
+
+
+def heatmap_png(page) -> bytes:
+    return page.locator(HEATMAP_CANVAS).screenshot()
+
+
+def wait_pixels(page, reference: bytes, changed: bool, timeout_s: float = 60.0,
+                threshold: float = 0.05) -> float:
+    """Poll the heatmap canvas until it differs from ``reference`` in more than ``threshold`` of its
+    pixels (``changed``) or in fewer than 0.1 % (not ``changed``); returns the last fraction.
+    (The kernel may send the new order a moment before the new image.)"""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        frac = H.pixel_difference(reference, heatmap_png(page))
+        if (frac > threshold) if changed else (frac < 0.001):
+            return frac
+        if time.monotonic() > deadline:
+            return frac
+        page.wait_for_timeout(250)
+
+
+def wait_attr_change(page, selector: str, attr: str, old, timeout_ms: int = 60_000) -> str:
+    page.wait_for_function(
+        "([s, a, old]) => { const e = document.querySelector(s); "
+        "return e && e.getAttribute(a) !== old; }",
+        arg=[selector, attr, old], timeout=timeout_ms)
+    return page.get_attribute(selector, attr)
+
+
+def wait_text_change(page, selector: str, old: str, timeout_ms: int = 60_000) -> str:
+    page.wait_for_function(
+        "([s, old]) => { const e = document.querySelector(s); return e && e.textContent !== old; }",
+        arg=[selector, old], timeout=timeout_ms)
+    return page.text_content(selector)
+
+
+def settle(page, ms: int = 400) -> None:
+    """Let pending kernel round trips and two animation frames pass."""
+    page.wait_for_timeout(ms)
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
+
+def set_filter(page, text: str, n_total: int, expected_k: int | None = None) -> None:
+    box = page.locator('input[data-amumo="filter-input"]')
+    box.fill("")
+    if text:
+        box.press_sequentially(text, delay=20)
+    box.press("Enter")
+    if expected_k is not None:
+        page.wait_for_function(
+            "([s, k, n]) => new RegExp(`(^|[^0-9])${k} of ${n} pairs`).test("
+            "document.querySelector(s)?.textContent || '')",
+            arg=['[data-amumo="filter-count"]', expected_k, n_total], timeout=30_000)
+
+
+def point_positions(page, n: int) -> np.ndarray:
+    """Client [x, y] of all 2n scatter points: rows 0..n-1 images, n..2n-1 texts."""
+    xy = page.eval_on_selector(SCATTER, """(el, n) => {
+        const out = [];
+        for (const m of ['image', 'text'])
+            for (let i = 0; i < n; i++) out.push(el.amumoPointToClient(i, m));
+        return out; }""", n)
+    return np.asarray(xy, dtype=float)
+
+
+def scatter_box(page) -> dict:
+    return page.eval_on_selector(SCATTER + " canvas", """c => {
+        const r = c.getBoundingClientRect();
+        return {x: r.left, y: r.top, width: r.width, height: r.height}; }""")
+
+
+def inside(xy: np.ndarray, box: dict, margin: float = 6.0) -> np.ndarray:
+    return ((xy[:, 0] > box["x"] + margin) & (xy[:, 0] < box["x"] + box["width"] - margin)
+            & (xy[:, 1] > box["y"] + margin) & (xy[:, 1] < box["y"] + box["height"] - margin))
+
+
+def points_in_polygon(xy: np.ndarray, poly: np.ndarray) -> np.ndarray:
+    """Even-odd rule, brute force over the polygon's edges (independent of the library)."""
+    x, y = xy[:, 0], xy[:, 1]
+    res = np.zeros(len(xy), dtype=bool)
+    for k in range(len(poly)):
+        x1, y1 = poly[k]
+        x2, y2 = poly[(k + 1) % len(poly)]
+        crosses = (y1 > y) != (y2 > y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            xint = x1 + (y - y1) * (x2 - x1) / (y2 - y1)
+        res ^= crosses & (x < xint)
+    return res
+
+
+def distance_to_polygon(xy: np.ndarray, poly: np.ndarray) -> np.ndarray:
+    d = np.full(len(xy), np.inf)
+    for k in range(len(poly)):
+        a, b = poly[k], poly[(k + 1) % len(poly)]
+        ab = b - a
+        t = np.clip(((xy - a) @ ab) / max(ab @ ab, 1e-12), 0, 1)
+        d = np.minimum(d, np.linalg.norm(xy - (a + t[:, None] * ab), axis=1))
+    return d
+
+
+# -- the tests -----------------------------------------------------------------------------------
+
+def test_quickstart_runs_and_renders_full_matrix(explorer_page):
+    page, facts = explorer_page
+    n = facts["n"]
+    attrs = heatmap_attrs(page)
+    assert int(attrs["n"]) == n
+    rows = int(attrs["rows"])
+    assert 0 < rows <= 2 * n
+    assert (page.text_content('[data-amumo="filter-count"]') or "").strip().startswith(f"{n} of {n}")
+    box = canvas_box(page)
+    assert box["width"] > 100 and box["height"] > 100
+    H.save_screenshot(page.locator(EXPLORER), "01_explorer_initial")
+
+
+def test_hover_heatmap_cell_shows_captions_and_value(explorer_page):
+    page, facts = explorer_page
+    n, captions = facts["n"], facts["captions"]
+    rows = int(heatmap_attrs(page)["rows"])
+    assert rows == 2 * n, f"quickstart should draw its {2 * n} rows exactly, got {rows}"
+    cross = np.asarray(facts["cross"])
+    # row: image 3, column: text 11 (image-text quadrant, off the diagonal; default ascending order)
+    i, j = 3, 11
+    box = canvas_box(page)
+    x, y = cell_centre(box, rows, i, n + j)
+    page.mouse.move(x - 20, y - 20)
+    page.mouse.move(x, y, steps=4)
+    page.wait_for_function(
+        "want => [...document.querySelectorAll('[data-amumo=\"hover-caption\"]')]"
+        ".map(e => e.textContent).join('\\n').includes(want)",
+        arg=captions[i], timeout=15_000)
+    shown = page.eval_on_selector_all('[data-amumo="hover-caption"]', "els => els.map(e => e.textContent)")
+    joined = "\n".join(shown)
+    assert captions[i] in joined and captions[j] in joined, shown
+    value_text = page.text_content('[data-amumo="hover-value"]') or ""
+    values = floats_in(value_text)
+    assert values, f"no number in the hover value {value_text!r}"
+    tol = 0.5 * 10 ** -max(decimals_of(value_text), 1) + 1e-4
+    assert any(abs(v - cross[i, j]) <= tol for v in values), (value_text, cross[i, j])
+    H.save_screenshot(page.locator(EXPLORER), "02_hover_heatmap_cell")
+    page.mouse.move(1, 1)
+
+
+def test_filter_shrinks_count_and_matrix(explorer_page):
+    page, facts = explorer_page
+    n, captions = facts["n"], facts["captions"]
+    before = heatmap_attrs(page)
+    # a word present in some captions but not all, matched the same way with or without case
+    words = Counter(w for c in captions for w in set(re.findall(r"[a-z]+", c.lower())) if len(w) > 3)
+    word = min(words, key=lambda w: (abs(words[w] - n / 5), w))
+    k = sum(word in c.lower() for c in captions)
+    assert 0 < k < n
+    set_filter(page, word, n, expected_k=k)
+    settle(page)
+    count = page.text_content('[data-amumo="filter-count"]')
+    assert re.search(rf"\b{k} of {n} pairs", count), count
+    after = heatmap_attrs(page)
+    assert int(after["n"]) == k
+    assert int(after["rows"]) < int(before["rows"])
+    assert int(after["rows"]) == min(2 * k, int(before["rows"]))
+    H.save_screenshot(page.locator(EXPLORER), "03_filtered")
+
+    # nothing matches: an empty state, not an error
+    set_filter(page, "zzqx-no-caption-has-this", n, expected_k=0)
+    settle(page)
+    assert int(heatmap_attrs(page)["n"]) == 0
+    assert not (page.text_content('[data-amumo="filter-error"]') or "").strip()
+    H.save_screenshot(page.locator(EXPLORER), "04_filter_empty")
+
+    # a regex that does not compile: a message in the widget, the last valid view kept
+    page.locator('input[data-amumo="filter-regex"]').check()
+    set_filter(page, word, n, expected_k=k)
+    set_filter(page, "(" + word, n)
+    page.wait_for_function(
+        "s => (document.querySelector(s)?.textContent || '').trim().length > 0",
+        arg='[data-amumo="filter-error"]', timeout=30_000)
+    assert int(heatmap_attrs(page)["n"]) == k
+    H.save_screenshot(page.locator(EXPLORER), "05_filter_bad_regex")
+
+    # a valid regex, counted with Python's re (case-insensitive like the widget's default)
+    pattern = r"^(a|an) "
+    k_re = sum(re.search(pattern, c, re.IGNORECASE) is not None for c in captions)
+    set_filter(page, pattern, n, expected_k=k_re)
+    assert not (page.text_content('[data-amumo="filter-error"]') or "").strip()
+
+    page.locator('input[data-amumo="filter-regex"]').uncheck()
+    set_filter(page, "", n, expected_k=n)
+    settle(page)
+    assert int(heatmap_attrs(page)["n"]) == n
+
+
+def test_gap_toggle_changes_readout_and_pixels(explorer_page):
+    page, facts = explorer_page
+    readout = '[data-amumo="gap-readout"]'
+    text_before = page.text_content(readout)
+    tol = 0.5 * 10 ** -max(decimals_of(text_before), 1) + 1e-4
+    # the readout leads with the distance currently shown
+    assert abs(floats_in(text_before)[0] - facts["gap"]) <= tol, (text_before, facts["gap"])
+    png_before = heatmap_png(page)
+    order_before = heatmap_attrs(page)["order"]
+
+    page.locator('[data-amumo="gap-toggle"]').click()
+    text_after = wait_text_change(page, readout, text_before)
+    assert abs(floats_in(text_after)[0] - facts["gap_closed"]) <= tol, (text_after, facts["gap_closed"])
+    changed = wait_pixels(page, png_before, changed=True)
+    assert changed > 0.05, f"only {changed:.2%} of the heatmap pixels changed"
+    assert text_after != text_before
+    H.save_screenshot(page.locator(EXPLORER), "06_gap_closed")
+
+    page.locator('[data-amumo="gap-toggle"]').click()
+    wait_text_change(page, readout, text_after)
+    assert wait_pixels(page, png_before, changed=False) < 0.001
+    assert heatmap_attrs(page)["order"] == order_before
+    assert page.text_content(readout) == text_before
+
+
+def test_cluster_toggle_reorders_matrix(explorer_page):
+    page, facts = explorer_page
+    n = facts["n"]
+    attrs = heatmap_attrs(page)
+    png_before = heatmap_png(page)
+    page.locator('[data-amumo="cluster-toggle"]').click()
+    order_clustered = wait_attr_change(page, HEATMAP, "data-order", attrs["order"], timeout_ms=120_000)
+    assert int(heatmap_attrs(page)["n"]) == n
+    changed = wait_pixels(page, png_before, changed=True, timeout_s=120)
+    assert changed > 0.05, f"only {changed:.2%} of the heatmap pixels changed"
+    H.save_screenshot(page.locator(EXPLORER), "07_clustered")
+
+    quadrant = page.locator('select[data-amumo="cluster-quadrant"]')
+    options = quadrant.locator("option").evaluate_all("os => os.map(o => o.value)")
+    assert len(options) >= 2, options
+    other = next(v for v in options if v != quadrant.input_value())
+    quadrant.select_option(other)
+    png_clustered = heatmap_png(page)
+    wait_attr_change(page, HEATMAP, "data-order", order_clustered, timeout_ms=120_000)
+    wait_pixels(page, png_clustered, changed=True, timeout_s=120, threshold=0.01)
+    H.save_screenshot(page.locator(EXPLORER), "08_clustered_other_quadrant")
+    quadrant.select_option(options[0])
+
+    page.locator('[data-amumo="cluster-toggle"]').click()
+    page.wait_for_function(
+        "([s, want]) => document.querySelector(s)?.getAttribute('data-order') === want",
+        arg=[HEATMAP, attrs["order"]], timeout=60_000)
+    assert wait_pixels(page, png_before, changed=False) < 0.001
+
+
+def _wait_scatter(page, n: int) -> np.ndarray:
+    page.locator(SCATTER).scroll_into_view_if_needed()
+    page.wait_for_function(
+        """(s) => { const el = document.querySelector(s);
+            if (!el || typeof el.amumoPointToClient !== 'function') return false;
+            const p = el.amumoPointToClient(0, 'image');
+            return Array.isArray(p) && p.every(Number.isFinite); }""",
+        arg=SCATTER, timeout=120_000)
+    settle(page, 800)
+    return point_positions(page, n)
+
+
+@pytest.mark.parametrize("modality", ["image", "text"])
+def test_hover_scatter_point_highlights_heatmap_row(explorer_page, modality):
+    page, facts = explorer_page
+    n = facts["n"]
+    xy = _wait_scatter(page, n)
+    box = scatter_box(page)
+    ok = inside(xy, box)
+    rows = np.arange(2 * n)
+    wanted = rows < n if modality == "image" else rows >= n
+    # the most isolated point of that modality, so the pointer cannot hit a neighbour
+    d = np.linalg.norm(xy[:, None, :] - xy[None, :, :], axis=2)
+    np.fill_diagonal(d, np.inf)
+    candidates = np.flatnonzero(ok & wanted)
+    assert candidates.size, "no point of this modality is inside the scatter canvas"
+    row = int(candidates[np.argmax(d[candidates].min(axis=1))])
+    assert d[row].min() > 4, "every point has a neighbour closer than 4 px"
+    page.mouse.move(box["x"] + 2, box["y"] + 2)
+    page.mouse.move(*xy[row], steps=5)
+    page.wait_for_function(
+        "([s, want]) => document.querySelector(s)?.getAttribute('data-highlight-row') === want",
+        arg=[HEATMAP, str(row)], timeout=15_000)
+    H.save_screenshot(page.locator(EXPLORER), f"09_scatter_hover_{modality}")
+    page.mouse.move(1, 1)
+
+
+def _lasso_polygon(xy: np.ndarray, ok: np.ndarray, n: int) -> np.ndarray:
+    """A square lasso around the densest part of the image points, a quarter of their spread."""
+    img = xy[:n][ok[:n]]
+    spread = img.max(axis=0) - img.min(axis=0)
+    half = np.maximum(spread / 4, 12.0)
+    d = np.linalg.norm(img[:, None, :] - img[None, :, :], axis=2)
+    centre = img[np.argmax((d < half.min()).sum(axis=1))]
+    return np.array([centre + half * [-1, -1], centre + half * [1, -1],
+                     centre + half * [1, 1], centre + half * [-1, 1]])
+
+
+def test_lasso_selection_reaches_python(explorer_page):
+    page, facts = explorer_page
+    n = facts["n"]
+    xy = _wait_scatter(page, n)
+    ok = inside(xy, scatter_box(page))
+    poly = _lasso_polygon(xy, ok, n)
+    # points within 3 px of the lasso's edge may fall either way; all others are decided
+    near_edge = distance_to_polygon(xy, poly) <= 3
+    enclosed = points_in_polygon(xy, poly) & ok
+    must = sorted(set(int(r % n) for r in np.flatnonzero(enclosed & ~near_edge)))
+    may = sorted(set(int(r % n) for r in np.flatnonzero((enclosed | near_edge) & ok)))
+    assert must, "the lasso encloses no point"
+    assert len(may) < n, "the lasso encloses every pair"
+
+    lasso = page.locator('[data-amumo="lasso"]')
+    use_button = lasso.count() > 0
+    if use_button:
+        lasso.first.click()
+    else:
+        page.keyboard.down("Shift")
+    # around the square, stopping short of the start: regl-scatterplot closes the lasso itself,
+    # and a release on the press position counts as a click (which selects one point instead)
+    path = [poly[k] + (poly[(k + 1) % 4] - poly[k]) * t
+            for k in range(4) for t in np.linspace(0, 1, 12, endpoint=False)][:-2]
+    page.mouse.move(*path[0])
+    page.mouse.down()
+    for p in path[1:]:
+        page.mouse.move(*p, steps=2)
+        page.wait_for_timeout(15)
+    page.mouse.up()
+    if not use_button:
+        page.keyboard.up("Shift")
+    settle(page, 1000)
+    H.save_screenshot(page.locator(EXPLORER), "10_lasso")
+
+    out = H.run_cell_containing(page, explorer_probe.SELECTION_MARKER)
+    line = next(l for l in out.splitlines() if l.startswith(explorer_probe.SELECTION_PREFIX))
+    selection = json.loads(line[len(explorer_probe.SELECTION_PREFIX):])
+    H.save_screenshot(page, "11_selection_in_python")
+    assert set(must) <= set(selection) <= set(may), (len(must), len(selection), len(may))
+
+    # leave the explorer as we found it: lasso mode off, selection cleared (in Python too)
+    if use_button:
+        lasso.first.click()
+    page.locator('[data-amumo="selection-clear"]').click()
+    settle(page, 500)
+    out = H.run_cell_containing(page, explorer_probe.SELECTION_MARKER)
+    assert explorer_probe.SELECTION_PREFIX + "[]" in out
