@@ -90,7 +90,9 @@ def main() -> None:
             print(f"{name}: not shipped ({path} missing)\n")
             continue
         card = json.loads((DEFAULT_WEIGHTS_DIR / f"{name}.json").read_text())
-        model, _, preprocess = open_clip.create_model_and_transforms(TOY_MODEL, pretrained=str(path))
+        if card["open_clip_config"] != TOY_MODEL:
+            print(f"{name}: its card names architecture {card['open_clip_config']}, the baseline is {TOY_MODEL}")
+        model, _, preprocess = open_clip.create_model_and_transforms(card["open_clip_config"], pretrained=str(path))
         model.eval()
         with torch.no_grad():
             report = measure(model, preprocess, tokenizer, heldout, float(model.logit_scale.exp()))

@@ -18,8 +18,10 @@ from amumo_ng.zoo.train import (
     build_model,
     lr_at,
     make_optimizer,
+    model_input,
     objective,
     rendered_images,
+    save_weights,
     sha256_file,
     train,
     train_step,
@@ -155,6 +157,38 @@ def test_train_writes_loadable_weights_card_and_curve(tmp_path):
             assert value.dtype == torch.float32
             assert torch.equal(value, state[key].float()), key
     assert float(model.logit_scale.detach().exp()) == pytest.approx(card["logit_scale"], rel=1e-3)
+
+
+def test_shipped_architecture_keeps_its_batchnorm_statistics_through_float16_files(tmp_path):
+    """The shipped tower is convolutional with BatchNorm: the running statistics learnt in training
+    must travel in the file, or the loaded model (eval mode) would encode images differently."""
+    import open_clip
+
+    torch.set_num_threads(1)
+    register_toy_configs()
+    d = ShapesDataset(n=32, seed=3, anomaly_rate=0)
+    images, tokens = d.render_batch(), open_clip.get_tokenizer(TOY_MODEL)(d.captions)
+    model = build_model(TOY_MODEL, "clip", seed=0)
+    optimizer = make_optimizer(model, lr=1e-3, weight_decay=0.0)
+    for _ in range(3):
+        train_step(model, optimizer, "clip", images, tokens)
+    model.eval()
+    norms = [m for m in model.visual.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert norms, "expected a convolutional image tower with BatchNorm"
+    assert any(not torch.allclose(m.running_var, torch.ones_like(m.running_var)) for m in norms)
+    with torch.no_grad():
+        before = model.encode_image(model_input(images, model))
+    path = tmp_path / "rn.safetensors"
+    save_weights(model, path, TOY_MODEL, "clip")
+    loaded, _, _ = open_clip.create_model_and_transforms(TOY_MODEL, pretrained=str(path))
+    loaded.eval()
+    fresh = build_model(TOY_MODEL, "clip", seed=0).eval()  # same init, no training
+    with torch.no_grad():
+        after = loaded.encode_image(model_input(images, loaded))
+        untrained = fresh.encode_image(model_input(images, fresh))
+    cos = torch.nn.functional.cosine_similarity
+    assert float(cos(before, after).min()) > 0.999  # float16 rounding only
+    assert float(cos(before, untrained).min()) < 0.99  # the check can tell trained from untrained
 
 
 def _weights(card, folder):
