@@ -64,9 +64,11 @@ def load_zoo(name: str, **kwargs) -> Encoder:
 
     register_toy_configs()
     path = weights_dir() / f"{name}.safetensors"
-    return OpenCLIPEncoder(
+    encoder = OpenCLIPEncoder(
         card["open_clip_config"], str(path), weights_id=card.get("sha256"), display_name=name, **kwargs
     )
+    encoder.id = f"{name}:{card['open_clip_config']}:sha256-{encoder.id.rsplit('sha256-', 1)[1]}"
+    return encoder
 
 
 def load(name: str, **kwargs) -> Encoder:

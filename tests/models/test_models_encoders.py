@@ -169,3 +169,16 @@ def test_user_objects_become_encoders():
     wrong = FunctionEncoder(lambda ims: np.ones((1, 2)), lambda ts: np.ones((len(ts), 2)), id="w")
     with pytest.raises(ModelError, match=r"expected \[2, d\]"):
         wrong.encode_images(IMAGES[:2])
+
+
+def test_shipped_models_resolve_lazily_with_their_name_and_weights_hash_in_the_id():
+    from amumo_ng.models.registry import zoo_cards
+
+    cards = zoo_cards()
+    assert {"toy-clip", "toy-cyclip", "toy-cloob"} <= set(cards)
+    enc = load("toy-clip")
+    assert enc._model is None  # resolving a name loads nothing
+    assert enc.id == f"toy-clip:{cards['toy-clip']['open_clip_config']}:sha256-{cards['toy-clip']['sha256'][:16]}"
+    assert load("toy-cyclip").id != enc.id
+    with pytest.raises(ModelError, match="did you mean 'toy-clip'"):
+        load("toy-clp")
