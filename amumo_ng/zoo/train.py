@@ -461,8 +461,9 @@ def model_card_markdown(card: dict) -> str:
             f"| image -> text | {r['image_to_text']['1']:.3f} | {r['image_to_text']['5']:.3f} |",
             f"| text -> image | {r['text_to_image']['1']:.3f} | {r['text_to_image']['5']:.3f} |",
             "",
-            f"- ceiling of an ideal attribute reader (captions mention only some attributes, so several fit "
-            f"one image): top-5 {card['retrieval_ceiling']['image_to_text']['5']:.3f} image -> text, "
+            f"- reference: an ideal attribute reader that breaks ties at random (captions mention only some "
+            f"attributes, so several fit one image; a model that prefers the more specific caption can beat its "
+            f"top-1): top-5 {card['retrieval_ceiling']['image_to_text']['5']:.3f} image -> text, "
             f"{card['retrieval_ceiling']['text_to_image']['5']:.3f} text -> image; top-1 "
             f"{card['retrieval_ceiling']['image_to_text']['1']:.3f} / {card['retrieval_ceiling']['text_to_image']['1']:.3f}"
             if "retrieval_ceiling" in card else "- (no retrieval ceiling recorded)",
