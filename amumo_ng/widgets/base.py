@@ -106,12 +106,19 @@ class SessionWidget(anywidget.AnyWidget):
 
     @serialized
     def _on_indices(self, _change) -> None:
+        """Push the draw order and everything drawn in it (:meth:`_refresh_view`) in ONE state
+        message, so the browser never pairs a new order with the old pixels."""
         order = np.asarray(self.session.order, dtype=np.int32)
         with self.hold_sync():
             self.n_view = int(order.size)
             self.order = order.tobytes()
             digest = hashlib.blake2b(order.tobytes(), digest_size=4).hexdigest()
             self.order_hash = f"{order.size}-{digest}"
+            self._refresh_view()
+
+    def _refresh_view(self) -> None:
+        """Hook: recompute the traits drawn in the view's order (the heatmap image); called
+        inside :meth:`_on_indices`'s ``hold_sync``. Nothing to do in the base widget."""
 
     # -- custom messages -------------------------------------------------------------------
     def _dispatch(self, _widget, content, buffers) -> None:

@@ -34,10 +34,16 @@ class HeatmapMixin(t.HasTraits):
     cluster_names = t.List(t.Unicode()).tag(sync=True)
 
     def _init_heatmap(self) -> None:
-        self.session.observe(self._refresh_heatmap, names=["indices", "cluster", "cluster_quadrant", "gap_closed",
-                                                           "ordering_version"])
+        # view changes of the session reach the heatmap through SessionWidget._on_indices ->
+        # _refresh_view, so the new order and the new image leave in one message
+        self._heatmap_ready = True
         self.observe(self._refresh_heatmap, names=["grid", "float_limit"])
         self._refresh_heatmap(None)
+
+    def _refresh_view(self) -> None:
+        super()._refresh_view()
+        if getattr(self, "_heatmap_ready", False):
+            self._refresh_heatmap(None)
 
     @serialized
     def _refresh_heatmap(self, _change) -> None:

@@ -12,6 +12,14 @@ widget code), so the browser tests compare what the page shows with values obtai
 
 The *selection* cell prints ``AMUMO_SELECTION=<json list>`` of ``explorer.selection``; the lasso
 test re-runs it after drawing a lasso.
+
+Two *toggle* cells do nothing when Run All passes them; each later run switches a test setup on
+(odd runs) or off (even runs), printing ``AMUMO_TOGGLE=<name>:on|off``:
+
+- *slow values*: the explorer's heatmap on a 64-cell grid (block means) and exact-value replies
+  delayed by 1.5 s (the pending-value test);
+- *hostile captions*: a second, small Explorer (in that cell's output) whose captions are HTML/script
+  and whose images 0 and 2 are files missing on disk.
 """
 from __future__ import annotations
 
@@ -51,6 +59,47 @@ SELECTION_CELL = SELECTION_MARKER + '''
 print("''' + SELECTION_PREFIX + '''" + _amumo_json.dumps(sorted(int(i) for i in _amumo_ex.selection)))'''
 
 
+TOGGLE_PREFIX = "AMUMO_TOGGLE="
+SLOW_VALUES_MARKER = "# amumo-browser-probe: slow values"
+HOSTILE_MARKER = "# amumo-browser-probe: hostile captions"
+#: The caption the hostile explorer shows for pair 1 (as text: its handler must never run).
+XSS_CAPTION = '<img src=x onerror="window.__amumo_xss=1">'
+
+SLOW_VALUES_CELL = SLOW_VALUES_MARKER + '''
+_amumo_slow_runs = globals().get("_amumo_slow_runs", -1) + 1
+if _amumo_slow_runs % 2:
+    import time as _amumo_time
+    _amumo_grid0 = _amumo_ex.grid
+    def _amumo_slow_value(content, _ex=_amumo_ex, _handle=type(_amumo_ex).handle_value):
+        _amumo_time.sleep(1.5)
+        return _handle(_ex, content)
+    _amumo_ex.handle_value = _amumo_slow_value
+    _amumo_ex.grid = 64
+elif _amumo_slow_runs:
+    del _amumo_ex.handle_value
+    _amumo_ex.grid = _amumo_grid0
+print("''' + TOGGLE_PREFIX + '''slow-values:" + ("on" if _amumo_slow_runs % 2 else "off"))'''
+
+HOSTILE_CELL = HOSTILE_MARKER + '''
+_amumo_hostile_runs = globals().get("_amumo_hostile_runs", -1) + 1
+print("''' + TOGGLE_PREFIX + '''hostile:" + ("on" if _amumo_hostile_runs % 2 else "off"))
+if _amumo_hostile_runs % 2:
+    import tempfile as _amumo_tempfile
+    from pathlib import Path as _AmumoPath
+    from PIL import Image as _AmumoImage
+    from amumo_ng.store.embeddings import Embeddings as _AmumoEmbeddings
+    _amumo_dir = _AmumoPath(_amumo_tempfile.mkdtemp())
+    _amumo_paths = [str(_amumo_dir / f"img{i}.png") for i in range(4)]
+    for _i in (1, 3):  # images 0 and 2 are never written: missing on disk
+        _AmumoImage.new("RGB", (32, 32), (200, 40 * _i, 0)).save(_amumo_paths[_i])
+    _amumo_rng = _amumo_np.random.default_rng(1)
+    _amumo_hostile = _amumo.Explorer(_AmumoEmbeddings.from_arrays(
+        _amumo_rng.normal(size=(4, 8)), _amumo_rng.normal(size=(4, 8)),
+        captions=["<b>bold?</b>", ''' + repr(XSS_CAPTION) + ''', "<script>window.__amumo_xss=2</script>", "a & b < c"],
+        images=_amumo_paths, model_id="hostile"))
+    display(_amumo_hostile)'''
+
+
 def append_probe_cells(src: Path, dst: Path) -> None:
     """Copy notebook ``src`` to ``dst`` with the facts and selection cells appended (outputs cleared)."""
     import nbformat
@@ -62,6 +111,8 @@ def append_probe_cells(src: Path, dst: Path) -> None:
             cell.execution_count = None
     nb.cells.append(nbformat.v4.new_code_cell(FACTS_CELL))
     nb.cells.append(nbformat.v4.new_code_cell(SELECTION_CELL))
+    nb.cells.append(nbformat.v4.new_code_cell(SLOW_VALUES_CELL))
+    nb.cells.append(nbformat.v4.new_code_cell(HOSTILE_CELL))
     nb.metadata.setdefault("kernelspec", {"name": "python3", "display_name": "Python 3", "language": "python"})
     nbformat.write(nb, str(dst))
 

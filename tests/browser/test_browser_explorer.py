@@ -201,6 +201,70 @@ def test_hover_heatmap_cell_shows_captions_and_value(explorer_page):
     page.mouse.move(1, 1)
 
 
+def _hover_cell(page, rows: int, r: int, c: int, caption: str) -> str:
+    """Move the pointer onto drawn cell (r, c), wait for ``caption`` in the panel, return the value text."""
+    box = canvas_box(page)
+    x, y = cell_centre(box, rows, r, c)
+    page.mouse.move(x - 20, y - 20)
+    page.mouse.move(x, y, steps=4)
+    page.wait_for_function(
+        "want => [...document.querySelectorAll('[data-amumo=\"hover-caption\"]')]"
+        ".some(e => e.textContent === want)", arg=caption, timeout=15_000)
+    page.wait_for_function(
+        "() => /cos = -?[0-9]/.test(document.querySelector('[data-amumo=\"hover-value\"]')?.textContent || '')",
+        timeout=15_000)
+    return page.text_content('[data-amumo="hover-value"]')
+
+
+def _panel_is_empty(page) -> None:
+    page.wait_for_function(
+        "() => !document.querySelector('[data-amumo=\"hover-caption\"]') && "
+        "!(document.querySelector('[data-amumo=\"hover-value\"]')?.textContent || '').trim()",
+        timeout=30_000)
+
+
+def test_hover_panel_forgets_the_cell_when_the_view_changes(explorer_page):
+    page, facts = explorer_page
+    n, captions = facts["n"], facts["captions"]
+    rows = int(heatmap_attrs(page)["rows"])
+    i, j = 3, n - 1  # image 3 against the last text: row 3, col 2n-1
+    value = _hover_cell(page, rows, i, n + j, captions[i])
+    assert f"row {i}, col {n + j}" in value, value
+    page.mouse.move(1, 1)  # the panel keeps the last item while the pointer is away...
+    assert f"row {i}, col {n + j}" in page.text_content('[data-amumo="hover-value"]')
+
+    # ...until a filter changes the draw order: then it must not describe a row that is gone
+    words = Counter(w for c in captions for w in set(re.findall(r"[a-z]+", c.lower())) if len(w) > 3)
+    word = min(words, key=lambda w: (abs(words[w] - n / 3), w))
+    k = sum(word in c.lower() for c in captions)
+    set_filter(page, word, n, expected_k=k)
+    _panel_is_empty(page)
+    H.save_screenshot(page.locator(EXPLORER), "12_hover_panel_after_filter")
+    set_filter(page, "", n, expected_k=n)
+    settle(page)
+
+    # the gap toggle redraws every pixel: a value read before is not a value of the new image
+    _hover_cell(page, rows, i, n + j, captions[i])
+    page.mouse.move(1, 1)
+    page.locator('[data-amumo="gap-toggle"]').click()
+    _panel_is_empty(page)
+    page.locator('[data-amumo="gap-toggle"]').click()
+    settle(page)
+
+    # a pointer that stays on the canvas is resolved again against the new view
+    value = _hover_cell(page, rows, i, n + j, captions[i])
+    old = heatmap_attrs(page)["order"]
+    page.locator('[data-amumo="cluster-toggle"]').click()
+    wait_attr_change(page, HEATMAP, "data-order", old, timeout_ms=120_000)
+    settle(page)
+    page.locator('[data-amumo="cluster-toggle"]').click()
+    page.wait_for_function(
+        "([s, want]) => document.querySelector(s)?.getAttribute('data-order') === want",
+        arg=[HEATMAP, old], timeout=60_000)
+    page.mouse.move(1, 1)
+    settle(page)
+
+
 def test_filter_shrinks_count_and_matrix(explorer_page):
     page, facts = explorer_page
     n, captions = facts["n"], facts["captions"]
@@ -236,6 +300,23 @@ def test_filter_shrinks_count_and_matrix(explorer_page):
         arg='[data-amumo="filter-error"]', timeout=30_000)
     assert int(heatmap_attrs(page)["n"]) == k
     H.save_screenshot(page.locator(EXPLORER), "05_filter_bad_regex")
+
+    # a long error message stays in its slot (ellipsis, full text as tooltip): the gap controls
+    # after it do not move to another line
+    gap_top = page.eval_on_selector('[data-amumo="gap-toggle"]', "e => e.getBoundingClientRect().top")
+    old_error = page.text_content('[data-amumo="filter-error"]')
+    box = page.locator('input[data-amumo="filter-input"]')
+    box.fill("(" + word + "|" + "x" * 200)
+    box.press("Enter")
+    long_error = wait_text_change(page, '[data-amumo="filter-error"]', old_error, timeout_ms=30_000)
+    settle(page)
+    slot = page.eval_on_selector('[data-amumo="filter-error"]', """e => ({
+        width: e.getBoundingClientRect().width, title: e.title,
+        scroll: e.scrollWidth, client: e.clientWidth})""")
+    assert len(long_error) > 80 and slot["title"] == long_error, slot
+    assert slot["width"] <= 220 and slot["scroll"] > slot["client"], slot  # cut, not wrapped
+    new_top = page.eval_on_selector('[data-amumo="gap-toggle"]', "e => e.getBoundingClientRect().top")
+    assert abs(new_top - gap_top) < 2, (gap_top, new_top)
 
     # a valid regex, counted with Python's re (case-insensitive like the widget's default)
     pattern = r"^(a|an) "
@@ -290,8 +371,8 @@ def test_cluster_toggle_reorders_matrix(explorer_page):
     options = quadrant.locator("option").evaluate_all("os => os.map(o => o.value)")
     assert len(options) >= 2, options
     other = next(v for v in options if v != quadrant.input_value())
+    png_clustered = heatmap_png(page)  # before the change: the new image may arrive at once
     quadrant.select_option(other)
-    png_clustered = heatmap_png(page)
     wait_attr_change(page, HEATMAP, "data-order", order_clustered, timeout_ms=120_000)
     wait_pixels(page, png_clustered, changed=True, timeout_s=120, threshold=0.01)
     H.save_screenshot(page.locator(EXPLORER), "08_clustered_other_quadrant")
@@ -393,6 +474,45 @@ def test_lasso_selection_reaches_python(explorer_page):
     H.save_screenshot(page, "11_selection_in_python")
     assert set(must) <= set(selection) <= set(may), (len(must), len(selection), len(may))
 
+    # Escape (e.g. leaving a cell's edit mode) must not clear the lasso selection
+    page.locator(SCATTER).hover()
+    page.keyboard.press("Escape")
+    settle(page, 500)
+    assert page.text_content('[data-amumo="selection-count"]').startswith(f"{len(selection)} selected")
+    out = H.run_cell_containing(page, explorer_probe.SELECTION_MARKER)
+    assert explorer_probe.SELECTION_PREFIX + json.dumps(selection) in out, out
+
+    # a lasso released exactly where it started, on a point: still a lasso, not a click on that point
+    xy = _wait_scatter(page, n)  # running the cell scrolled the page: positions again
+    ok = inside(xy, scatter_box(page))
+    poly = _lasso_polygon(xy, ok, n)
+    start = xy[:n][ok[:n]][np.argmin(np.linalg.norm(xy[:n][ok[:n]] - poly.mean(axis=0), axis=1))]
+    loop = np.vstack([start, poly, poly[:1]])  # out to a corner, around the square, back in
+    near_edge = distance_to_polygon(xy, loop) <= 3
+    enclosed = points_in_polygon(xy, loop) & ok
+    must2 = sorted(set(int(r % n) for r in np.flatnonzero(enclosed & ~near_edge)))
+    may2 = sorted(set(int(r % n) for r in np.flatnonzero((enclosed | near_edge) & ok)))
+    assert len(must2) >= 2, "the closed lasso encloses fewer than two pairs"
+    if not use_button:
+        page.keyboard.down("Shift")
+    page.mouse.move(*start)
+    page.mouse.down()
+    for k in range(1, len(loop) + 1):
+        a, b = loop[k - 1], loop[k % len(loop)]
+        for t in np.linspace(0, 1, 8)[1:]:
+            page.mouse.move(*(a + (b - a) * t))
+            page.wait_for_timeout(15)
+    page.mouse.move(*start)
+    page.mouse.up()
+    if not use_button:
+        page.keyboard.up("Shift")
+    settle(page, 1000)
+    out = H.run_cell_containing(page, explorer_probe.SELECTION_MARKER)
+    line = next(l for l in out.splitlines() if l.startswith(explorer_probe.SELECTION_PREFIX))
+    closed = json.loads(line[len(explorer_probe.SELECTION_PREFIX):])
+    H.save_screenshot(page.locator(EXPLORER), "13_lasso_closed_on_start")
+    assert set(must2) <= set(closed) <= set(may2), (len(must2), len(closed), len(may2))
+
     # leave the explorer as we found it: lasso mode off, selection cleared (in Python too)
     if use_button:
         lasso.first.click()
@@ -400,3 +520,81 @@ def test_lasso_selection_reaches_python(explorer_page):
     settle(page, 500)
     out = H.run_cell_containing(page, explorer_probe.SELECTION_MARKER)
     assert explorer_probe.SELECTION_PREFIX + "[]" in out
+
+
+def _toggle(page, marker: str, name: str, state: str) -> None:
+    """Run a toggle probe cell (see ``explorer_probe``) and check it switched ``name`` to ``state``."""
+    out = H.run_cell_containing(page, marker)
+    assert f"{explorer_probe.TOGGLE_PREFIX}{name}:{state}" in out, out
+
+
+def test_exact_value_pending_ends_when_the_pointer_leaves(explorer_page):
+    page, facts = explorer_page
+    n = facts["n"]
+    value_sel = '[data-amumo="hover-value"]'
+    _toggle(page, explorer_probe.SLOW_VALUES_MARKER, "slow-values", "on")  # block means, replies after 1.5 s
+    try:
+        page.wait_for_function("s => document.querySelector(s)?.getAttribute('data-rows') === '64'",
+                               arg=HEATMAP, timeout=60_000)
+        box = canvas_box(page)
+        x, y = cell_centre(box, 64, 5, 40)
+        page.mouse.move(1, 1)
+        page.mouse.move(x, y)
+        page.wait_for_function("s => (document.querySelector(s)?.textContent || '').includes('loading')",
+                               arg=value_sel, timeout=10_000)
+        pending = page.text_content(value_sel)
+        assert "≈" in pending, pending
+        page.mouse.move(1, 1)  # leave before the kernel answers
+        page.wait_for_function(
+            "s => { const e = document.querySelector(s); return e && e.getAttribute('data-pending') !== 'true'"
+            " && !e.textContent.includes('loading'); }", arg=value_sel, timeout=5_000)
+        settled = page.text_content(value_sel)
+        page.wait_for_timeout(3_000)  # the late reply arrives meanwhile and must be dropped
+        assert page.text_content(value_sel) == settled
+        assert "≈" in settled and floats_in(settled) and "loading" not in settled, settled
+        where = re.search(r"row \d+, col \d+", pending).group(0)
+        assert where in settled, (pending, settled)
+    finally:
+        _toggle(page, explorer_probe.SLOW_VALUES_MARKER, "slow-values", "off")
+        page.wait_for_function("([s, r]) => document.querySelector(s)?.getAttribute('data-rows') === r",
+                               arg=[HEATMAP, str(2 * n)], timeout=60_000)
+
+
+def test_hostile_captions_are_text_and_missing_images_show_a_placeholder(explorer_page):
+    page, _facts = explorer_page
+    cell = page.locator(".jp-NotebookPanel .jp-CodeCell", has=page.locator(
+        ".jp-InputArea-editor", has_text=explorer_probe.HOSTILE_MARKER)).first
+    _toggle(page, explorer_probe.HOSTILE_MARKER, "hostile", "on")
+    try:
+        cell.locator(HEATMAP + '[data-rows="8"]').wait_for(timeout=60_000)
+        canvas = cell.locator(HEATMAP_CANVAS)
+        canvas.scroll_into_view_if_needed()
+        box = canvas.bounding_box()
+        captions = ["<b>bold?</b>", explorer_probe.XSS_CAPTION, "<script>window.__amumo_xss=2</script>", "a & b < c"]
+        # (row, col) in the 8x8 stacked matrix: images 0..3, texts 4..7
+        for r, c, pairs in [(1, 0, (1, 0)), (2, 7, (2, 3))]:
+            x, y = cell_centre(box, 8, r, c)
+            page.mouse.move(1, 1)
+            page.mouse.move(x, y)
+            want = [captions[p] for p in pairs]
+            deadline = time.monotonic() + 15
+            while cell.locator('[data-amumo="hover-caption"]').all_text_contents() != want:
+                assert time.monotonic() < deadline, cell.locator('[data-amumo="hover-caption"]').all_text_contents()
+                page.wait_for_timeout(100)
+            panel = cell.locator('[data-amumo="hover-panel"]')
+            assert panel.locator("b, script, img:not([data-amumo='hover-thumb'])").count() == 0
+            image_pair = pairs[0]  # the row item is an image; 0 and 2 are missing on disk
+            if image_pair in (0, 2) or (c < 4 and pairs[1] in (0, 2)):
+                cell.locator('[data-amumo="hover-thumb-missing"]').first.wait_for(timeout=15_000)
+                warning = cell.locator('[data-amumo="hover-warning"]').text_content()
+                missing = image_pair if image_pair in (0, 2) else pairs[1]
+                assert f"pair {missing}" in warning and "could not be loaded" in warning, warning
+            if image_pair in (1, 3):
+                cell.locator('img[data-amumo="hover-thumb"]').first.wait_for(timeout=15_000)
+            H.save_screenshot(cell.locator(EXPLORER), f"14_hostile_{r}_{c}")
+        page.wait_for_timeout(500)
+        assert page.evaluate("() => typeof window.__amumo_xss") == "undefined"
+    finally:
+        page.mouse.move(1, 1)
+        _toggle(page, explorer_probe.HOSTILE_MARKER, "hostile", "off")
+    cell.locator(EXPLORER).wait_for(state="detached", timeout=30_000)

@@ -159,3 +159,58 @@ def test_large_clustering_runs_in_the_background_then_reorders(monkeypatch):
     assert sorted(order.tolist()) == list(range(40))
     _, _, values = decode_full(w)
     assert np.allclose(values, brute_stacked(emb.image[order], emb.text[order]), atol=1e-5)
+
+
+def record_state_messages(w):
+    """Wrap ``w.send_state`` and keep, per state message the browser would get, the synced trait
+    names it carries and a snapshot of the browser's copy of order / heat_values after it."""
+    messages, browser = [], {"order": w.order, "heat_values": w.heat_values, "heat_rows": w.heat_rows}
+    original = w.send_state
+
+    def send_state(key=None):
+        keys = set(w.get_state(key))
+        for name in keys & set(browser):
+            browser[name] = getattr(w, name)
+        messages.append((keys, dict(browser)))
+        return original(key)
+
+    w.send_state = send_state
+    return messages
+
+
+def assert_browser_pairs_order_with_its_pixels(emb, messages):
+    """After every message, the exact values the browser holds are those of ITS order (brute force)."""
+    assert messages, "no state message was sent"
+    for keys, state in messages:
+        if "order" in keys:
+            assert "heat_pixels" in keys and "heat_values" in keys, f"order sent without the image: {sorted(keys)}"
+        order = np.frombuffer(state["order"], np.int32)
+        values = np.frombuffer(state["heat_values"], np.float32).reshape(2 * order.size, 2 * order.size)
+        assert np.allclose(values, brute_stacked(emb.image[order], emb.text[order]), atol=1e-5)
+
+
+def test_new_order_and_new_image_leave_in_one_message():
+    emb = make_embeddings(24)
+    w = SimilarityHeatmap(emb)
+    messages = record_state_messages(w)
+    w.session.cluster = True
+    w.session.cluster_quadrant = "text-text"
+    w.session.filter_pattern = "red"
+    w.session.cluster = False
+    assert_browser_pairs_order_with_its_pixels(emb, messages)
+    assert sum("order" in keys for keys, _ in messages) >= 3  # each of those changes sent a new order
+
+
+def test_background_clustering_sends_order_and_image_together(monkeypatch):
+    import amumo_ng.session as session_module
+
+    monkeypatch.setattr(session_module, "ORDER_SYNC_LIMIT", 10)
+    emb = make_embeddings(30)
+    w = SimilarityHeatmap(emb)
+    messages = record_state_messages(w)
+    w.session.cluster = True
+    assert w.session.wait_ordering(timeout=60) is not None
+    w.session.cluster_quadrant = "image-text"
+    assert w.session.wait_ordering(timeout=60) is not None
+    assert_browser_pairs_order_with_its_pixels(emb, messages)
+    assert any("order" in keys for keys, _ in messages)

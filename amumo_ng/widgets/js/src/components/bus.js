@@ -21,7 +21,10 @@ export function subscribe(group, listener) {
   };
 }
 
-// msg: { kind: "hover", source, items: [{pair, modality}], origin, value? } or { kind: "hover-out", source }
+// msg: { kind: "hover", source, items: [{pair, modality}], origin, value? } or { kind: "hover-out", source },
+// { kind: "value", source, row, col, value } (exact value of a hovered cell), { kind: "hover-left", source,
+// origin: "heatmap" } (the pointer left the heatmap: a pending value will not come), { kind: "view-changed",
+// source } (new order/pixels/model: what was hovered is stale)
 export function publish(group, msg) {
   const set = registry().get(group);
   if (!set) return;

@@ -16,7 +16,9 @@ export function createControls(model) {
   const filterInput = h("input", { type: "text", "data-amumo": "filter-input", placeholder: "filter captions…", spellcheck: "false" });
   const regex = h("input", { type: "checkbox", "data-amumo": "filter-regex" });
   const count = h("span", { "data-amumo": "filter-count", class: "amumo-muted" });
-  const error = h("span", { "data-amumo": "filter-error", class: "amumo-error" });
+  // a fixed slot: a long regex error is cut with an ellipsis (full text in the tooltip) and never
+  // pushes the controls after it onto a new line
+  const error = h("span", { "data-amumo": "filter-error", class: "amumo-error amumo-filter-error" });
   const gap = h("input", { type: "checkbox", "data-amumo": "gap-toggle" });
   const readout = h("span", { "data-amumo": "gap-readout", class: "amumo-muted" });
   const cluster = h("input", { type: "checkbox", "data-amumo": "cluster-toggle" });
@@ -42,7 +44,7 @@ export function createControls(model) {
   const modelLabel = h("label", {}, ["model ", modelSel]);
   const root = h("div", { class: "amumo-controls", "data-amumo": "controls" }, [
     modelLabel,
-    h("span", {}, [filterInput, " ", h("label", { title: "treat the filter as a regular expression" }, [regex, "regex"]), " ", count, " ", error]),
+    h("span", { class: "amumo-filter" }, [filterInput, " ", h("label", { title: "treat the filter as a regular expression" }, [regex, "regex"]), " ", count, " ", error]),
     h("label", { title: "shift both modalities by half the gap vector (Amumo)" }, [gap, "close modality gap"]), readout,
     h("label", {}, [cluster, "cluster by similarity"]), h("label", {}, ["of ", quadrant]),
     h("label", {}, ["projection ", projection]),
@@ -56,6 +58,7 @@ export function createControls(model) {
     regex.checked = model.get("filter_regex");
     count.textContent = `${model.get("n_view")} of ${model.get("n_total")} pairs`;
     error.textContent = model.get("filter_error");
+    error.title = model.get("filter_error");
     gap.checked = model.get("gap_closed");
     const r = model.get("gap_readout") || {};
     readout.setAttribute("data-pending", r.pending ? "true" : "false");

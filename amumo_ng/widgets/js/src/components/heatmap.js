@@ -58,6 +58,8 @@ export function createHeatmap(model, { group, source, rpc, size = 460 }) {
   let highlight = null; // {row, col}
   let box = null;       // drag rectangle in CSS px
   let lastCell = "";
+  let lastPointer = null; // {clientX, clientY} of the pointer while it is over the canvas
+  let valueSeq = 0;       // id of the latest exact-value request; older replies are dropped
   let regionTimer = 0;
   let regionSeq = 0;
   const valueCache = new Map();
@@ -84,6 +86,19 @@ export function createHeatmap(model, { group, source, rpc, size = 460 }) {
     root.setAttribute("data-order", model.get("order_hash"));
     drawLegend();
     draw();
+    resetHover();
+  }
+
+  // the draw order or the pixels changed: what was hovered (row/col, value) means nothing now.
+  // Tell the hover panel, then resolve the pointer again if it is still over the canvas.
+  function resetHover() {
+    lastCell = "";
+    valueSeq++;
+    root.removeAttribute("data-hover-row");
+    root.removeAttribute("data-hover-col");
+    setHighlight(null);
+    publish(group, { kind: "view-changed", source });
+    if (lastPointer && cur) onMove(lastPointer);
   }
 
   function drawLegend() {
@@ -253,6 +268,7 @@ export function createHeatmap(model, { group, source, rpc, size = 460 }) {
   function onMove(ev) {
     if (!cur) return;
     const rect = canvas.getBoundingClientRect();
+    lastPointer = { clientX: ev.clientX, clientY: ev.clientY };
     const x = ev.clientX - rect.left, y = ev.clientY - rect.top;
     if (box) { box.x1 = Math.min(Math.max(x, 0), size); box.y1 = Math.min(Math.max(y, 0), size); drawOverlay(); return; }
     const { row, col, cell } = locate(x, y);
@@ -278,8 +294,10 @@ export function createHeatmap(model, { group, source, rpc, size = 460 }) {
 
   function requestValue(row, col, orderHash) {
     const key = `${orderHash}:${row}:${col}`;
+    const seq = ++valueSeq;
     const send = (value) => {
-      if (lastCell !== `${row},${col}` || model.get("order_hash") !== orderHash) return;
+      // a reply for a cell the pointer left, or for a view that changed meanwhile, is stale
+      if (seq !== valueSeq || lastCell !== `${row},${col}` || model.get("order_hash") !== orderHash) return;
       publish(group, { kind: "value", source, row, col, value });
     };
     if (valueCache.has(key)) { send(valueCache.get(key)); return; }
@@ -292,6 +310,9 @@ export function createHeatmap(model, { group, source, rpc, size = 460 }) {
 
   function onLeave() {
     lastCell = "";
+    lastPointer = null;
+    valueSeq++; // an answer still on its way is for a cell no longer hovered
+    publish(group, { kind: "hover-left", source, origin: "heatmap" });
     root.removeAttribute("data-hover-row");
     root.removeAttribute("data-hover-col");
     if (box) return;

@@ -61,20 +61,47 @@ export function createHoverPanel(model, { group, rpc, source, hasHeatmap = false
     renderValue(msg);
   }
 
+  // the view this panel describes changed (new order, pixels or model): forget the item
+  function clear() {
+    token++;
+    current = null;
+    items.replaceChildren();
+    value.textContent = "";
+    value.removeAttribute("data-pending");
+    warning.textContent = "";
+    hint.style.display = "";
+  }
+
   function renderValue(msg) {
+    value.removeAttribute("data-pending");
     if (msg.origin !== "heatmap") {
       value.textContent = msg.items[0] ? `${msg.items[0].modality} point of pair ${msg.items[0].pair}` : "";
       return;
     }
     const where = `${msg.quadrant} · row ${msg.row}, col ${msg.col}`;
     if (msg.value != null) value.textContent = `cos = ${fmt(msg.value)} (${where})`;
-    else if (msg.approx != null) value.textContent = `cos ≈ ${fmt(msg.approx, 2)} (${msg.blockMean ? "block mean; exact value loading" : "loading"}) (${where})`;
-    else value.textContent = `cos = … (${where})`;
+    else if (msg.settled) {
+      // the pointer left before the kernel answered: no "loading" that never ends
+      value.textContent = msg.approx != null
+        ? `cos ≈ ${fmt(msg.approx, 2)} (${msg.blockMean ? "block mean" : "approximate"}) (${where})`
+        : `cos = n/a (not loaded) (${where})`;
+    } else {
+      value.setAttribute("data-pending", "true");
+      if (msg.approx != null) value.textContent = `cos ≈ ${fmt(msg.approx, 2)} (${msg.blockMean ? "block mean; exact value loading" : "loading"}) (${where})`;
+      else value.textContent = `cos = … (${where})`;
+    }
   }
 
   const unsubscribe = subscribe(group, (msg) => {
     const foreign = msg.source !== source;
-    if (msg.kind === "hover") {
+    if (msg.kind === "view-changed") {
+      if (!foreign) clear();
+    } else if (msg.kind === "hover-left") {
+      if (!foreign && current && current.origin === "heatmap" && current.value == null) {
+        current = { ...current, settled: true };
+        renderValue(current);
+      }
+    } else if (msg.kind === "hover") {
       if (foreign && hasHeatmap && msg.origin === "heatmap") return; // shown via our own echo
       if (!foreign || !msg.echo) show(msg);
     } else if (msg.kind === "value" && (!foreign || !hasHeatmap) && current && current.origin === "heatmap" && current.row === msg.row && current.col === msg.col) {
@@ -85,6 +112,7 @@ export function createHoverPanel(model, { group, rpc, source, hasHeatmap = false
   const onModel = () => {
     for (const p of cache.values()) p.then((r) => r.url && URL.revokeObjectURL(r.url));
     cache.clear();
+    clear(); // pair indices and captions of another model
   };
   model.on("change:model", onModel);
 

@@ -30,6 +30,9 @@ export function createScatter(model, { group, source, width = 460, height = 460 
     opacity: 0.85, lassoColor: [0.1, 0.1, 0.1, 0.6], backgroundColor: [1, 1, 1, 1],
     pointConnectionColor: [0.5, 0.5, 0.5, 0.35], pointConnectionOpacity: 0.35, pointConnectionSize: 1,
     showReticle: false,
+    // Escape anywhere in the window (e.g. leaving a notebook cell's edit mode) must not empty
+    // the selection; the "clear selection" button does that
+    deselectOnEscape: false,
   });
 
   let n = 0;          // pairs
@@ -127,6 +130,25 @@ export function createScatter(model, { group, source, width = 460, height = 460 
   scatterplot.subscribe("deselect", () => { model.set("selection", []); model.save_changes(); });
   scatterplot.subscribe("view", () => drawOverlay());
 
+  // A lasso released where it started ends with a click on the canvas, which regl-scatterplot
+  // turns into "select the point under the pointer", replacing the lasso's selection. A drag
+  // that drew a lasso of any extent is a lasso: its click is stopped before it reaches the canvas.
+  const LASSO_MIN_EXTENT = 3; // CSS px the pointer must travel for a drag to count as a lasso
+  let drag = null; // {x, y, lasso, extent} of the pointer press on the canvas
+  box.addEventListener("mousedown", (ev) => {
+    const lassoing = scatterplot.get("mouseMode") === "lasso" || ev.shiftKey;
+    drag = { x: ev.clientX, y: ev.clientY, lasso: lassoing, extent: 0 };
+  }, true);
+  const onDragMove = (ev) => {
+    if (drag) drag.extent = Math.max(drag.extent, Math.hypot(ev.clientX - drag.x, ev.clientY - drag.y));
+  };
+  window.addEventListener("mousemove", onDragMove, true);
+  box.addEventListener("click", (ev) => {
+    const d = drag;
+    drag = null;
+    if (d && d.lasso && d.extent >= LASSO_MIN_EXTENT) { ev.stopPropagation(); ev.preventDefault(); }
+  }, true);
+
   lasso.addEventListener("click", () => {
     const on = scatterplot.get("mouseMode") !== "lasso";
     // a fixed camera: a plain drag draws the lasso instead of panning the view
@@ -170,6 +192,7 @@ export function createScatter(model, { group, source, width = 460, height = 460 
     el: root,
     destroy() {
       unsubscribe();
+      window.removeEventListener("mousemove", onDragMove, true);
       model.off("change:points change:point_kind change:show_lines", onPoints);
       model.off("change:order", applyFilter);
       model.off("change:selection change:projection_status change:projection_progress change:show_lines change:projection", syncBar);

@@ -6,6 +6,9 @@ const CSS = `
 .amumo-ng .amumo-controls label { display: inline-flex; align-items: center; gap: 4px; }
 .amumo-ng .amumo-controls input[type=text] { width: 180px; padding: 2px 4px; }
 .amumo-ng .amumo-error { color: #b00020; }
+.amumo-ng .amumo-filter-error { display: inline-block; width: 160px; overflow: hidden; text-overflow: ellipsis;
+  white-space: nowrap; vertical-align: middle; }
+.amumo-ng .amumo-filter { display: inline-flex; align-items: center; gap: 4px; white-space: nowrap; }
 .amumo-ng .amumo-muted { color: #666; }
 .amumo-ng .amumo-views { display: flex; flex-wrap: wrap; gap: 12px; align-items: flex-start; }
 .amumo-ng .amumo-heatmap { position: relative; display: inline-block; }
