@@ -71,3 +71,36 @@ class PairDataset(abc.ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} id={self.id!r} n={len(self)}>"
+
+
+class TablePairDataset(PairDataset):
+    """Pairs held as one image handle per row (a file path, encoded bytes, ...) plus a metadata table.
+
+    Parameters
+    ----------
+    dataset_id : str
+        Stable id of the content.
+    items : sequence, length n
+        The image handle of each pair; subclasses turn one into a PIL image in :meth:`image`.
+    meta : pandas.DataFrame
+        n rows with at least ``id`` (str, unique) and ``caption`` (str).
+    """
+
+    def __init__(self, dataset_id: str, items: Sequence, meta: pd.DataFrame):
+        if len(items) != len(meta):
+            raise DatasetError(f"{len(items)} images for {len(meta)} metadata rows")
+        self.id = dataset_id
+        self._items = list(items)
+        self._meta = meta.reset_index(drop=True)
+        self._captions = self._meta["caption"].astype(str).tolist()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def caption(self, i: int) -> str:
+        return self._captions[self._check_index(i)]
+
+    @property
+    def meta(self) -> pd.DataFrame:
+        """A copy of the metadata table (n rows; ``id``, ``caption``, ...)."""
+        return self._meta.copy()

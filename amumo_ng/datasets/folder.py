@@ -19,7 +19,7 @@ from typing import Iterable, Optional, Sequence
 import pandas as pd
 from PIL import Image
 
-from .base import DatasetError, PairDataset
+from .base import DatasetError, TablePairDataset
 
 #: Column names tried, in order, when ``image_column`` is not given.
 IMAGE_COLUMNS = ("image", "file", "filename", "file_name")
@@ -94,47 +94,18 @@ def open_rgb(path: str, what: str = "image") -> Image.Image:
         raise DatasetError(f"cannot read {what} file {path!r}: {exc}") from exc
 
 
-class ImageFilePairs(PairDataset):
-    """Pairs whose images are files on disk.
-
-    Parameters
-    ----------
-    dataset_id : str
-        Stable id of the content (see :func:`content_fingerprint`).
-    paths : list of str
-        Absolute image path of each pair, length n (already checked to exist).
-    meta : pandas.DataFrame
-        n rows with at least ``id`` (str, unique) and ``caption`` (str).
-    """
-
-    def __init__(self, dataset_id: str, paths: Sequence[str], meta: pd.DataFrame):
-        if len(paths) != len(meta):
-            raise DatasetError(f"{len(paths)} image paths for {len(meta)} metadata rows")
-        self.id = dataset_id
-        self._paths = list(paths)
-        self._meta = meta.reset_index(drop=True)
-        self._captions = self._meta["caption"].astype(str).tolist()
-
-    def __len__(self) -> int:
-        return len(self._paths)
-
-    def caption(self, i: int) -> str:
-        return self._captions[self._check_index(i)]
+class ImageFilePairs(TablePairDataset):
+    """Pairs whose images are files on disk: ``items`` are absolute image paths (already checked to exist)."""
 
     def image_path(self, i: int) -> str:
         """Absolute path of the image file of pair ``i``."""
-        return self._paths[self._check_index(i)]
+        return self._items[self._check_index(i)]
 
     def image(self, i: int) -> Image.Image:
         """Pair ``i``'s image decoded from disk as RGB; :class:`DatasetError` naming the file
         when it cannot be read."""
         i = self._check_index(i)
-        return open_rgb(self._paths[i], what=f"image of pair {i}")
-
-    @property
-    def meta(self) -> pd.DataFrame:
-        """A copy of the metadata table (n rows; ``id``, ``caption``, ``image_path``, ...)."""
-        return self._meta.copy()
+        return open_rgb(self._items[i], what=f"image of pair {i}")
 
 
 # -- the captions table --------------------------------------------------------------------

@@ -27,7 +27,7 @@ import pandas as pd
 from PIL import Image
 
 from ..network import DEFAULT_PROBE_TIMEOUT, hf_endpoint, offline_env_reason, url_unreachable_reason
-from .base import DatasetError, PairDataset
+from .base import DatasetError, TablePairDataset
 
 #: Registry names of the datasets that work without a network.
 OFFLINE_ALTERNATIVES = ("shapes", "folder", "coco")
@@ -64,31 +64,17 @@ DIFFUSIONDB = HubSource(
 )
 
 
-class HubPairDataset(PairDataset):
+class HubPairDataset(TablePairDataset):
     """Pairs held in memory: per pair the encoded image bytes (or a PIL image) and a caption.
 
     ``meta`` has ``id`` (``"<row>"`` within the stream), ``caption`` and the row's other
     scalar columns. Built by :func:`pairs_from_rows`.
     """
 
-    def __init__(self, dataset_id: str, images: Sequence[Any], meta: pd.DataFrame):
-        if len(images) != len(meta):
-            raise DatasetError(f"{len(images)} images for {len(meta)} metadata rows")
-        self.id = dataset_id
-        self._images = list(images)
-        self._meta = meta.reset_index(drop=True)
-        self._captions = self._meta["caption"].astype(str).tolist()
-
-    def __len__(self) -> int:
-        return len(self._images)
-
-    def caption(self, i: int) -> str:
-        return self._captions[self._check_index(i)]
-
     def image(self, i: int) -> Image.Image:
         """Pair ``i``'s image as a new RGB PIL image; :class:`DatasetError` for corrupt bytes."""
         i = self._check_index(i)
-        item = self._images[i]
+        item = self._items[i]
         if isinstance(item, Image.Image):
             return item.convert("RGB")
         try:
@@ -96,10 +82,6 @@ class HubPairDataset(PairDataset):
                 return img.convert("RGB")
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
             raise DatasetError(f"cannot decode the image of pair {i} of {self.id!r}: {exc}") from exc
-
-    @property
-    def meta(self) -> pd.DataFrame:
-        return self._meta.copy()
 
 
 def pairs_from_rows(
