@@ -2,19 +2,40 @@
 
 The browser gets the whole stacked matrix of the view (``heat_*`` traits, binary) on at most
 ``grid`` x ``grid`` cells, and asks for a zoomed rectangle (``region``) or one exact value
-(``value``) through custom messages.
+(``value``) through custom messages. When the view's unit vectors fit ``vector_budget`` they are
+sent too (``heat_vectors``) and the browser computes exact hover values itself (no round trip).
 """
 from __future__ import annotations
 
 import numpy as np
 import traitlets as t
 
+from ..analysis.validation import l2_normalize
 from .base import SessionWidget, serialized
 from .colormap import viridis_lut
 from .heatmap_view import full_view, region_view
 
 #: Default most cells a side the browser is sent (the canvas draws one pixel per cell).
 DEFAULT_GRID = 1024
+
+#: Default most bytes of view unit vectors (float32 [2k, d]) sent so the browser computes
+#: exact hover values itself (8 MiB: 2k·d·4 bytes, e.g. k = 16,384 pairs at d = 64).
+DEFAULT_VECTOR_BUDGET = 8 * 2**20
+
+
+def stacked_view_vectors(session, budget: int) -> tuple[bytes, int]:
+    """The view's stacked unit vectors [I; T] in draw order as float32 [2k, d] bytes and d,
+    or ``(b"", 0)`` when 2k·d·4 bytes exceed ``budget`` (bytes) or the view is empty.
+
+    They are the rows :meth:`Session.tile` multiplies (gap-closed when the gap is closed,
+    normalised the same way), so ``dot(row r, row c)`` is the exact stacked value S[r, c]."""
+    if session.k == 0:
+        return b"", 0
+    img, txt = session.view_vectors()
+    if 4 * (img.size + txt.size) > budget:
+        return b"", 0
+    rows = l2_normalize(np.concatenate([img, txt]))
+    return np.ascontiguousarray(rows, dtype=np.float32).tobytes(), int(rows.shape[1])
 
 
 class HeatmapMixin(t.HasTraits):
@@ -27,6 +48,10 @@ class HeatmapMixin(t.HasTraits):
     heat_pixels = t.Bytes(b"", help="uint8 [rows, rows] colour-map indices").tag(sync=True)
     heat_edges = t.Bytes(b"", help="int32 [rows+1] first stacked row of each cell").tag(sync=True)
     heat_values = t.Bytes(b"", help="float32 [rows, rows] exact values, or empty").tag(sync=True)
+    vector_budget = t.Int(DEFAULT_VECTOR_BUDGET, help="most bytes of view vectors sent for local exact values")
+    heat_vectors = t.Bytes(b"", help="float32 [2k, heat_dims] unit vectors in draw order, or empty "
+                                     "(over vector_budget): hover values are dot products").tag(sync=True)
+    heat_dims = t.Int(0, help="d of heat_vectors (0 when empty)").tag(sync=True)
     vmin = t.Float(0.0).tag(sync=True)
     vmax = t.Float(1.0).tag(sync=True)
     colormap = t.Bytes(viridis_lut().tobytes(), help="uint8 [256, 3] RGB lookup table").tag(sync=True)
@@ -37,7 +62,7 @@ class HeatmapMixin(t.HasTraits):
         # view changes of the session reach the heatmap through SessionWidget._on_indices ->
         # _refresh_view, so the new order and the new image leave in one message
         self._heatmap_ready = True
-        self.observe(self._refresh_heatmap, names=["grid", "float_limit"])
+        self.observe(self._refresh_heatmap, names=["grid", "float_limit", "vector_budget"])
         self._refresh_heatmap(None)
 
     def _refresh_view(self) -> None:
@@ -51,12 +76,15 @@ class HeatmapMixin(t.HasTraits):
         if session.k == 0:  # empty filter result: an empty state, not an error
             with self.hold_sync():
                 self.heat_rows = 0
-                self.heat_pixels = self.heat_edges = self.heat_values = b""
+                self.heat_pixels = self.heat_edges = self.heat_values = self.heat_vectors = b""
+                self.heat_dims = 0
                 self.cluster_bounds, self.cluster_names = [], []
             return
         image, vmin, vmax = full_view(session, self.grid, self.float_limit)
         ordering = session.ordering()
+        vectors, dims = stacked_view_vectors(session, self.vector_budget)
         with self.hold_sync():
+            self.heat_vectors, self.heat_dims = vectors, dims
             self.vmin, self.vmax = vmin, vmax
             self.heat_exact = image.exact
             self.heat_edges = image.row_edges.tobytes()

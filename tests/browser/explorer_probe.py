@@ -13,11 +13,12 @@ widget code), so the browser tests compare what the page shows with values obtai
 The *selection* cell prints ``AMUMO_SELECTION=<json list>`` of ``explorer.selection``; the lasso
 test re-runs it after drawing a lasso.
 
-Two *toggle* cells do nothing when Run All passes them; each later run switches a test setup on
+Three *toggle* cells do nothing when Run All passes them; each later run switches a test setup on
 (odd runs) or off (even runs), printing ``AMUMO_TOGGLE=<name>:on|off``:
 
 - *slow values*: the explorer's heatmap on a 64-cell grid (block means) and exact-value replies
-  delayed by 1.5 s (the pending-value test);
+  delayed by 1.5 s, no local view vectors (``vector_budget = 0``; the pending-value test);
+- *block means*: the explorer's heatmap on a 64-cell grid with its view vectors (local exact values);
 - *hostile captions*: a second, small Explorer (in that cell's output) whose captions are HTML/script
   and whose images 0 and 2 are files missing on disk.
 """
@@ -61,6 +62,7 @@ print("''' + SELECTION_PREFIX + '''" + _amumo_json.dumps(sorted(int(i) for i in 
 
 TOGGLE_PREFIX = "AMUMO_TOGGLE="
 SLOW_VALUES_MARKER = "# amumo-browser-probe: slow values"
+BLOCK_MEANS_MARKER = "# amumo-browser-probe: block means"
 HOSTILE_MARKER = "# amumo-browser-probe: hostile captions"
 #: The caption the hostile explorer shows for pair 1 (as text: its handler must never run).
 XSS_CAPTION = '<img src=x onerror="window.__amumo_xss=1">'
@@ -74,11 +76,23 @@ if _amumo_slow_runs % 2:
         _amumo_time.sleep(1.5)
         return _handle(_ex, content)
     _amumo_ex.handle_value = _amumo_slow_value
+    _amumo_budget0 = _amumo_ex.vector_budget
+    _amumo_ex.vector_budget = 0  # no local vectors: every exact value is a (slow) kernel request
     _amumo_ex.grid = 64
 elif _amumo_slow_runs:
     del _amumo_ex.handle_value
+    _amumo_ex.vector_budget = _amumo_budget0
     _amumo_ex.grid = _amumo_grid0
 print("''' + TOGGLE_PREFIX + '''slow-values:" + ("on" if _amumo_slow_runs % 2 else "off"))'''
+
+BLOCK_MEANS_CELL = BLOCK_MEANS_MARKER + '''
+_amumo_block_runs = globals().get("_amumo_block_runs", -1) + 1
+if _amumo_block_runs % 2:
+    _amumo_block_grid0 = _amumo_ex.grid
+    _amumo_ex.grid = 64
+elif _amumo_block_runs:
+    _amumo_ex.grid = _amumo_block_grid0
+print("''' + TOGGLE_PREFIX + '''block-means:" + ("on" if _amumo_block_runs % 2 else "off"))'''
 
 HOSTILE_CELL = HOSTILE_MARKER + '''
 _amumo_hostile_runs = globals().get("_amumo_hostile_runs", -1) + 1
@@ -112,6 +126,7 @@ def append_probe_cells(src: Path, dst: Path) -> None:
     nb.cells.append(nbformat.v4.new_code_cell(FACTS_CELL))
     nb.cells.append(nbformat.v4.new_code_cell(SELECTION_CELL))
     nb.cells.append(nbformat.v4.new_code_cell(SLOW_VALUES_CELL))
+    nb.cells.append(nbformat.v4.new_code_cell(BLOCK_MEANS_CELL))
     nb.cells.append(nbformat.v4.new_code_cell(HOSTILE_CELL))
     nb.metadata.setdefault("kernelspec", {"name": "python3", "display_name": "Python 3", "language": "python"})
     nbformat.write(nb, str(dst))

@@ -528,6 +528,41 @@ def _toggle(page, marker: str, name: str, state: str) -> None:
     assert f"{explorer_probe.TOGGLE_PREFIX}{name}:{state}" in out, out
 
 
+def test_block_mean_hover_value_is_exact_without_a_kernel_request(explorer_page):
+    page, facts = explorer_page
+    n, cross = facts["n"], np.asarray(facts["cross"])
+    value_sel = '[data-amumo="hover-value"]'
+    _toggle(page, explorer_probe.BLOCK_MEANS_MARKER, "block-means", "on")  # 64 cells, view vectors sent
+    try:
+        page.wait_for_function("s => document.querySelector(s)?.getAttribute('data-rows') === '64'",
+                               arg=HEATMAP, timeout=60_000)
+        requests_before = page.get_attribute(HEATMAP, "data-value-requests")
+        box = canvas_box(page)
+        # aim at image 7 x text 7 (stacked row 7, col n+7): inside the probe's 16 x 16 cross block
+        x = box["x"] + (n + 7.5) / (2 * n) * box["width"]
+        y = box["y"] + 7.5 / (2 * n) * box["height"]
+        page.mouse.move(1, 1)
+        page.mouse.move(x, y)
+        page.wait_for_function(
+            "s => /cos = -?[0-9]/.test(document.querySelector(s)?.textContent || '')", arg=value_sel, timeout=10_000)
+        row = int(page.get_attribute(HEATMAP, "data-hover-row"))
+        col = int(page.get_attribute(HEATMAP, "data-hover-col"))
+        assert 0 <= row < 16 and n <= col < n + 16, (row, col)
+        text = page.text_content(value_sel)
+        assert "loading" not in text and page.get_attribute(value_sel, "data-pending") != "true", text
+        assert f"row {row}, col {col}" in text, text
+        values = floats_in(text.split("(")[0])
+        assert values and abs(values[0] - cross[row, col - n]) <= 0.5 * 10 ** -decimals_of(text) + 1e-6, \
+            (text, cross[row, col - n])
+        page.wait_for_timeout(300)
+        assert page.get_attribute(HEATMAP, "data-value-requests") == requests_before  # no kernel round trip
+    finally:
+        page.mouse.move(1, 1)
+        _toggle(page, explorer_probe.BLOCK_MEANS_MARKER, "block-means", "off")
+        page.wait_for_function("([s, r]) => document.querySelector(s)?.getAttribute('data-rows') === r",
+                               arg=[HEATMAP, str(2 * n)], timeout=60_000)
+
+
 def test_exact_value_pending_ends_when_the_pointer_leaves(explorer_page):
     page, facts = explorer_page
     n = facts["n"]
@@ -544,6 +579,7 @@ def test_exact_value_pending_ends_when_the_pointer_leaves(explorer_page):
                                arg=value_sel, timeout=10_000)
         pending = page.text_content(value_sel)
         assert "≈" in pending, pending
+        assert page.get_attribute(HEATMAP, "data-value-requests"), "no vectors: the value is a kernel request"
         page.mouse.move(1, 1)  # leave before the kernel answers
         page.wait_for_function(
             "s => { const e = document.querySelector(s); return e && e.getAttribute('data-pending') !== 'true'"

@@ -63,6 +63,9 @@ export function createHeatmap(model, { group, source, rpc, size = 460 }) {
   let regionTimer = 0;
   let regionSeq = 0;
   const valueCache = new Map();
+  let vectors = null;     // float32 [2K, dims] unit vectors in draw order (heat_vectors), or null
+  let dims = 0;
+  let valueRequests = 0;
 
   function readTraits() {
     K = model.get("n_view");
@@ -79,6 +82,9 @@ export function createHeatmap(model, { group, source, rpc, size = 460 }) {
       pixels: typed(Uint8Array, model.get("heat_pixels")), values: values.length ? values : null,
       exact: model.get("heat_exact"),
     };
+    dims = model.get("heat_dims") || 0;
+    const vec = typed(Float32Array, model.get("heat_vectors"));
+    vectors = dims > 0 && vec.length === 2 * K * dims ? vec : null;
     valueCache.clear();
     view = null;
     cur = full;
@@ -265,6 +271,15 @@ export function createHeatmap(model, { group, source, rpc, size = 460 }) {
     return { row: v.r0 + Math.floor(fy * (v.r1 - v.r0)), col: v.c0 + Math.floor(fx * (v.c1 - v.c0)), cell: -1 };
   }
 
+  // exact S[row, col] from the view's unit vectors (float32, as the kernel's tile), or null
+  // when the kernel did not send them (over its vector budget)
+  function localValue(row, col) {
+    if (!vectors || row < 0 || col < 0 || row >= 2 * K || col >= 2 * K) return null;
+    let dot = 0;
+    for (let i = row * dims, j = col * dims, end = i + dims; i < end; i++, j++) dot += vectors[i] * vectors[j];
+    return Math.fround(Math.min(1, Math.max(-1, dot)));
+  }
+
   function onMove(ev) {
     if (!cur) return;
     const rect = canvas.getBoundingClientRect();
@@ -280,7 +295,7 @@ export function createHeatmap(model, { group, source, rpc, size = 460 }) {
     const a = item(row), b = item(col);
     setHighlight({ row, col });
     const exactHere = cur.exact && cur.values && cell >= 0;
-    const value = exactHere ? cur.values[cell] : null;
+    const value = exactHere ? cur.values[cell] : localValue(row, col);
     const approx = !exactHere && cell >= 0 ? model.get("vmin") + (cur.pixels[cell] / 255) * (model.get("vmax") - model.get("vmin")) : null;
     const orderHash = model.get("order_hash");
     const clusters = [clusterOf(row), clusterOf(col)];
@@ -301,6 +316,7 @@ export function createHeatmap(model, { group, source, rpc, size = 460 }) {
       publish(group, { kind: "value", source, row, col, value });
     };
     if (valueCache.has(key)) { send(valueCache.get(key)); return; }
+    root.setAttribute("data-value-requests", String(++valueRequests)); // kernel round trips so far
     rpc.request("value", { row, col }).then(({ msg }) => {
       if (msg.order_hash !== orderHash) return;
       valueCache.set(key, msg.value);
@@ -415,16 +431,17 @@ export function createHeatmap(model, { group, source, rpc, size = 460 }) {
       // a cell hovered in another explorer: describe the same two items in THIS view
       // (own value, own clusters) for this explorer's hover panel
       const orderHash = model.get("order_hash");
+      const local = localValue(row, col);
       lastCell = `${row},${col}`;
       publish(group, {
         kind: "hover", source, origin: "heatmap", echo: true, items: msg.items, row, col,
-        clusters: [clusterOf(row), clusterOf(col)], quadrant: msg.quadrant, value: null, approx: null, exact: false,
+        clusters: [clusterOf(row), clusterOf(col)], quadrant: msg.quadrant, value: local, approx: null, exact: local != null,
       });
-      requestValue(row, col, orderHash);
+      if (local == null) requestValue(row, col, orderHash);
     }
   });
 
-  const traits = "change:heat_pixels change:heat_rows change:order change:order_hash change:heat_values change:vmin change:vmax change:cluster_bounds";
+  const traits = "change:heat_pixels change:heat_rows change:order change:order_hash change:heat_values change:heat_vectors change:heat_dims change:vmin change:vmax change:cluster_bounds";
   let queued = false;
   const onTraits = () => {  // one redraw per kernel update, however many traits it changed
     if (queued) return;
