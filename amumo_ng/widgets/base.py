@@ -108,13 +108,18 @@ class SessionWidget(anywidget.AnyWidget):
     def _on_indices(self, _change) -> None:
         """Push the draw order and everything drawn in it (:meth:`_refresh_view`) in ONE state
         message, so the browser never pairs a new order with the old pixels."""
-        order = np.asarray(self.session.order, dtype=np.int32)
         with self.hold_sync():
-            self.n_view = int(order.size)
-            self.order = order.tobytes()
-            digest = hashlib.blake2b(order.tobytes(), digest_size=4).hexdigest()
-            self.order_hash = f"{order.size}-{digest}"
-            self._refresh_view()
+            # a background clustering may land while the view is computed: the view must be drawn
+            # in the order it is sent with, so recompute until the order held still throughout
+            for _attempt in range(4):
+                order = np.asarray(self.session.order, dtype=np.int32)
+                self.n_view = int(order.size)
+                self.order = order.tobytes()
+                digest = hashlib.blake2b(order.tobytes(), digest_size=4).hexdigest()
+                self.order_hash = f"{order.size}-{digest}"
+                self._refresh_view()
+                if np.array_equal(np.asarray(self.session.order, dtype=np.int32), order):
+                    break
 
     def _refresh_view(self) -> None:
         """Hook: recompute the traits drawn in the view's order (the heatmap image); called
