@@ -197,23 +197,10 @@ def evaluate_pairs(encode_images: EncodeImages, encode_texts: EncodeTexts, datas
 
 
 def open_clip_encoders(model, preprocess, tokenizer, batch_size: int = 256):
-    """``(encode_images, encode_texts)`` callables of an open_clip model (raw float32 outputs)."""
-    import torch
+    """``(encode_images, encode_texts)`` callables of an in-memory open_clip model (raw float32
+    outputs), through the package's one open_clip encoding path (:class:`OpenCLIPEncoder`)."""
+    from ..models.open_clip_encoder import OpenCLIPEncoder
 
-    def encode_images(images):
-        out = []
-        with torch.no_grad():
-            for start in range(0, len(images), batch_size):
-                batch = torch.stack([preprocess(im) for im in images[start:start + batch_size]])
-                out.append(model.encode_image(batch).float().numpy())
-        return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
-
-    def encode_texts(texts):
-        texts = list(texts)
-        out = []
-        with torch.no_grad():
-            for start in range(0, len(texts), batch_size):
-                out.append(model.encode_text(tokenizer(texts[start:start + batch_size])).float().numpy())
-        return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
-
-    return encode_images, encode_texts
+    encoder = OpenCLIPEncoder.from_model(model, preprocess, tokenizer, id="in-memory", device="cpu",
+                                         batch_size=batch_size)
+    return encoder.encode_images, encoder.encode_texts
