@@ -20,6 +20,21 @@ from ..session import Session
 from .bundle import bundle_source
 from .thumbnails import thumbnail
 
+def pack_strings(strings) -> tuple[bytes, bytes]:
+    """Pack strings for the browser as one binary buffer instead of a JSON list.
+
+    Returns ``(utf8, offsets)``: the UTF-8 bytes of all strings concatenated, and uint32
+    [len(strings) + 1] byte offsets, so string i is ``utf8[offsets[i]:offsets[i + 1]]``.
+    """
+    encoded = [str(s).encode("utf-8") for s in strings]
+    ends = np.cumsum(np.fromiter(map(len, encoded), dtype=np.uint64, count=len(encoded)))
+    if ends.size and ends[-1] >= 2 ** 32:
+        raise ValueError(f"the strings take {int(ends[-1]):,} bytes of UTF-8: more than uint32 offsets address")
+    offsets = np.zeros(len(encoded) + 1, dtype=np.uint32)
+    offsets[1:] = ends
+    return b"".join(encoded), offsets.tobytes()
+
+
 def serialized(method):
     """Run a refresh method under the widget's refresh lock: refreshes triggered from worker
     threads (background clustering, projections) and from the kernel thread never interleave,
@@ -59,7 +74,11 @@ class SessionWidget(anywidget.AnyWidget):
     model = t.Unicode("").tag(sync=True)
     n_total = t.Int(0).tag(sync=True)
     n_view = t.Int(0).tag(sync=True)
-    captions = t.List(t.Unicode()).tag(sync=True)
+    #: UTF-8 of every caption, concatenated (binary); caption i is
+    #: ``captions_utf8[caption_offsets[i]:caption_offsets[i + 1]]``.
+    captions_utf8 = t.Bytes(b"").tag(sync=True)
+    #: uint32 [n + 1]: byte offsets of the captions in ``captions_utf8`` (binary).
+    caption_offsets = t.Bytes(b"").tag(sync=True)
     #: int32 [k]: pair indices in view, in draw order (binary).
     order = t.Bytes(b"").tag(sync=True)
     order_hash = t.Unicode("").tag(sync=True)
@@ -89,6 +108,11 @@ class SessionWidget(anywidget.AnyWidget):
         self._on_model(None)
         self.on_msg(self._dispatch)
 
+    @property
+    def captions(self) -> list[str]:
+        """Captions of the current model's pairs (the browser gets them packed as UTF-8)."""
+        return self.session.embeddings.captions
+
     @t.validate("selection")
     def _check_selection(self, proposal):
         # the lasso may send duplicates in any order; keep the widget equal to the session
@@ -101,7 +125,7 @@ class SessionWidget(anywidget.AnyWidget):
         emb = self.session.embeddings
         with self.hold_sync():
             self.n_total = emb.n
-            self.captions = emb.captions
+            self.captions_utf8, self.caption_offsets = pack_strings(emb.captions)
             self._on_indices(None)
 
     @serialized

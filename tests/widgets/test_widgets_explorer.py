@@ -43,15 +43,45 @@ def test_explorer_initial_state_keywords_and_model_dropdown():
     assert ex.session.cluster and ex.title == "t"
     readout_a = dict(ex.gap_readout)
     ex.model = "cyclip"
-    assert ex.captions == b.captions and ex.gap_readout != readout_a
+    assert synced_captions(ex) == b.captions and ex.gap_readout != readout_a
     assert ex.points_model == "cyclip"
+
+
+def synced_captions(widget) -> list[str]:
+    """The captions as the browser receives them (UTF-8 blob + uint32 offsets), decoded by hand."""
+    blob, raw = widget.captions_utf8, widget.caption_offsets
+    offsets = [int.from_bytes(raw[4 * i:4 * i + 4], "little") for i in range(len(raw) // 4)]
+    return [blob[a:b].decode("utf-8") for a, b in zip(offsets, offsets[1:])]
 
 
 def test_captions_pass_through_untouched_as_data():
     nasty = ['<img src=x onerror="alert(1)">', "<script>alert('x')</script>", "a & b < c", "ünï €"]
     emb = Embeddings.from_arrays(np.eye(4) + 0.1, np.eye(4) + 0.2, captions=nasty)
     ex = amumo_ng.Explorer(emb)
-    assert ex.captions == nasty  # escaping is the browser's job (textContent), data stays as is
+    # escaping is the browser's job (textContent), data stays as is
+    assert ex.captions == nasty and synced_captions(ex) == nasty
+
+
+def test_captions_reach_the_browser_as_binary_not_json():
+    from ipywidgets.widgets.widget import _remove_buffers
+
+    captions = [f"pair {i} — ünïcode {'x' * (i % 7)}" for i in range(300)] + [""]
+    emb = Embeddings.from_arrays(np.random.default_rng(0).normal(size=(301, 8)),
+                                 np.random.default_rng(1).normal(size=(301, 8)), captions=captions)
+    ex = amumo_ng.Explorer(emb)
+    state, _paths, buffers = _remove_buffers(ex.get_state())
+    assert "captions" not in state and not isinstance(state.get("captions_utf8"), (str, list))
+    assert len(ex.caption_offsets) == 4 * 302
+    assert sum(memoryview(b).nbytes for b in buffers) >= sum(len(c.encode()) for c in captions)
+    assert synced_captions(ex) == captions
+
+
+def test_pack_strings_round_trip_and_empty():
+    from amumo_ng.widgets.base import pack_strings
+
+    assert pack_strings([]) == (b"", b"\x00\x00\x00\x00")
+    blob, raw = pack_strings(["ab", "", "€"])
+    assert blob == b"ab\xe2\x82\xac" and np.frombuffer(raw, np.uint32).tolist() == [0, 2, 2, 5]
 
 
 def test_selection_from_the_browser_reaches_python_and_can_filter_the_heatmap():

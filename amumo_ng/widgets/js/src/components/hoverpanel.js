@@ -3,6 +3,7 @@
 // (one custom message per pair) and cached as object URLs per model.
 import { h, fmt, COLORS } from "./dom.js";
 import { subscribe } from "./bus.js";
+import { packedStrings } from "./rpc.js";
 
 // `source`: the id of this widget's views; `hasHeatmap`: whether this widget draws a heatmap (then a
 // cell hovered in another widget is shown through this widget's own heatmap echo, with its own values).
@@ -15,6 +16,10 @@ export function createHoverPanel(model, { group, rpc, source, hasHeatmap = false
   const cache = new Map(); // `${model}:${pair}` -> Promise<{url}|{missing}>
   let current = null;
   let token = 0;
+  let captions = null; // packed captions of the current model, decoded on demand
+  const captionsOf = () => captions || (captions = packedStrings(model.get("captions_utf8"), model.get("caption_offsets")));
+  const onCaptions = () => { captions = null; };
+  model.on("change:captions_utf8 change:caption_offsets", onCaptions);
 
   function thumb(pair) {
     const key = `${model.get("model")}:${pair}`;
@@ -29,7 +34,7 @@ export function createHoverPanel(model, { group, rpc, source, hasHeatmap = false
   }
 
   function show(msg) {
-    const captions = model.get("captions") || [];
+    const texts = captionsOf();
     hint.style.display = "none";
     items.replaceChildren();
     warning.textContent = "";
@@ -37,13 +42,13 @@ export function createHoverPanel(model, { group, rpc, source, hasHeatmap = false
     const mine = ++token;
     const seen = new Set();
     msg.items.forEach((it, idx) => {
-      if (it.pair == null || it.pair < 0 || it.pair >= captions.length) return;
+      if (it.pair == null || it.pair < 0 || it.pair >= texts.length) return;
       const key = `${it.modality}:${it.pair}`;
       if (seen.has(key)) return;
       seen.add(key);
       const img = h("img", { class: "amumo-thumb", alt: "", "data-amumo": "hover-thumb" });
       const label = h("div", { class: "amumo-muted", style: `font-size:11px;color:${COLORS[it.modality] || "#444"}`, text: `${it.modality} · pair ${it.pair}` });
-      const caption = h("div", { class: "amumo-caption", "data-amumo": "hover-caption", text: captions[it.pair] });
+      const caption = h("div", { class: "amumo-caption", "data-amumo": "hover-caption", text: texts.at(it.pair) });
       const cluster = msg.clusters && msg.clusters[idx] ? h("div", { class: "amumo-muted", style: "font-size:11px", "data-amumo": "hover-cluster", text: msg.clusters[idx] }) : null;
       const slot = h("div", { class: "amumo-thumb" });
       const row = h("div", { class: "amumo-hover-item", "data-amumo": "hover-item", "data-pair": it.pair, "data-modality": it.modality },
@@ -118,6 +123,11 @@ export function createHoverPanel(model, { group, rpc, source, hasHeatmap = false
 
   return {
     el: root,
-    destroy() { unsubscribe(); model.off("change:model", onModel); onModel(); },
+    destroy() {
+      unsubscribe();
+      model.off("change:model", onModel);
+      model.off("change:captions_utf8 change:caption_offsets", onCaptions);
+      onModel();
+    },
   };
 }

@@ -34,3 +34,22 @@ export function typed(Type, value) {
   if (ArrayBuffer.isView(value)) return new Type(value.buffer, value.byteOffset, value.byteLength / Type.BYTES_PER_ELEMENT);
   return new Type(0);
 }
+
+// Packed strings (Python `pack_strings`): UTF-8 bytes + uint32 [n + 1] offsets -> { length, at(i) }.
+// Strings are decoded one at a time, when asked for, and kept.
+const utf8 = new TextDecoder("utf-8");
+export function packedStrings(bytesValue, offsetsValue) {
+  const bytes = typed(Uint8Array, bytesValue);
+  const offsets = typed(Uint32Array, offsetsValue);
+  const length = Math.max(offsets.length - 1, 0);
+  const decoded = new Map();
+  return {
+    length,
+    at(i) {
+      if (!(i >= 0 && i < length)) return undefined;
+      let s = decoded.get(i);
+      if (s === undefined) { s = utf8.decode(bytes.subarray(offsets[i], offsets[i + 1])); decoded.set(i, s); }
+      return s;
+    },
+  };
+}
