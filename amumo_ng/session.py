@@ -153,6 +153,12 @@ class Session(t.HasTraits):
         """The current model's embeddings (all pairs, raw vectors)."""
         return self._models[self.model]
 
+    def embeddings_of(self, name: str) -> Embeddings:
+        """The embeddings of model ``name`` (one of :attr:`models`), current or not."""
+        if name not in self._models:
+            raise KeyError(f"no model {name!r}; models: {', '.join(self._models)}")
+        return self._models[name]
+
     @property
     def n_total(self) -> int:
         return self.embeddings.n

@@ -104,9 +104,9 @@ class Explorer(HeatmapMixin, ScatterMixin, SessionWidget):
         return self.gap_readout
 
     @classmethod
-    def compare(cls, left, right, **kwargs):
-        """Two models side by side with synchronised hover; see
-        :class:`~amumo_ng.widgets.comparison.Comparison`."""
+    def compare(cls, left, right=None, **kwargs):
+        """Two models side by side with synchronised hover: ``compare(emb_a, emb_b)`` or
+        ``compare({"clip": a, "cyclip": b})``; see :class:`~amumo_ng.widgets.comparison.Comparison`."""
         from .comparison import Comparison
 
         return Comparison(left, right, **kwargs)

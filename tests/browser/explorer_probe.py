@@ -13,14 +13,18 @@ widget code), so the browser tests compare what the page shows with values obtai
 The *selection* cell prints ``AMUMO_SELECTION=<json list>`` of ``explorer.selection``; the lasso
 test re-runs it after drawing a lasso.
 
-Three *toggle* cells do nothing when Run All passes them; each later run switches a test setup on
+Four *toggle* cells do nothing when Run All passes them; each later run switches a test setup on
 (odd runs) or off (even runs), printing ``AMUMO_TOGGLE=<name>:on|off``:
 
 - *slow values*: the explorer's heatmap on a 64-cell grid (block means) and exact-value replies
   delayed by 1.5 s, no local view vectors (``vector_budget = 0``; the pending-value test);
 - *block means*: the explorer's heatmap on a 64-cell grid with its view vectors (local exact values);
 - *hostile captions*: a second, small Explorer (in that cell's output) whose captions are HTML/script
-  and whose images 0 and 2 are files missing on disk.
+  and whose images 0 and 2 are files missing on disk;
+- *comparison*: ``Explorer.compare`` of the explorer's first two models in that cell's output, and a
+  line ``AMUMO_COMPARE=<json>`` with both models' names and image-text cosines for i, j < 16.
+
+Later runs of the facts cell describe the same explorer (its current model), whatever was displayed since.
 """
 from __future__ import annotations
 
@@ -35,9 +39,10 @@ FACTS_CELL = FACTS_MARKER + '''
 import json as _amumo_json
 import numpy as _amumo_np
 import amumo_ng as _amumo
-_amumo_explorers = [v for v in list(globals().values()) if isinstance(v, _amumo.Explorer)]
-assert _amumo_explorers, "the notebook created no amumo_ng.Explorer"
-_amumo_ex = _amumo_explorers[-1]
+if "_amumo_ex" not in globals():  # first run: the notebook's last Explorer; later runs keep it
+    _amumo_explorers = [v for v in list(globals().values()) if isinstance(v, _amumo.Explorer)]
+    assert _amumo_explorers, "the notebook created no amumo_ng.Explorer"
+    _amumo_ex = _amumo_explorers[-1]
 _amumo_emb = _amumo_ex.session.embeddings
 _amumo_i = _amumo_np.asarray(_amumo_emb.image, dtype=_amumo_np.float64)
 _amumo_t = _amumo_np.asarray(_amumo_emb.text, dtype=_amumo_np.float64)
@@ -114,6 +119,24 @@ if _amumo_hostile_runs % 2:
     display(_amumo_hostile)'''
 
 
+COMPARE_PREFIX = "AMUMO_COMPARE="
+COMPARISON_MARKER = "# amumo-browser-probe: comparison"
+COMPARISON_CELL = COMPARISON_MARKER + '''
+_amumo_cmp_runs = globals().get("_amumo_cmp_runs", -1) + 1
+print("''' + TOGGLE_PREFIX + '''comparison:" + ("on" if _amumo_cmp_runs % 2 else "off"))
+if _amumo_cmp_runs % 2:
+    _amumo_names = _amumo_ex.session.models[:2]
+    _amumo_cmp = _amumo.Explorer.compare({m: _amumo_ex.session.embeddings_of(m) for m in _amumo_names})
+    def _amumo_unit(a):
+        a = _amumo_np.asarray(a, dtype=_amumo_np.float64)
+        return a / _amumo_np.linalg.norm(a, axis=1, keepdims=True)
+    print("''' + COMPARE_PREFIX + '''" + _amumo_json.dumps({
+        "models": list(_amumo_names),
+        "cross": [(_amumo_unit(e.image[:16]) @ _amumo_unit(e.text[:16]).T).tolist()
+                  for e in map(_amumo_ex.session.embeddings_of, _amumo_names)]}))
+    display(_amumo_cmp)'''
+
+
 def append_probe_cells(src: Path, dst: Path) -> None:
     """Copy notebook ``src`` to ``dst`` with the facts and selection cells appended (outputs cleared)."""
     import nbformat
@@ -128,6 +151,7 @@ def append_probe_cells(src: Path, dst: Path) -> None:
     nb.cells.append(nbformat.v4.new_code_cell(SLOW_VALUES_CELL))
     nb.cells.append(nbformat.v4.new_code_cell(BLOCK_MEANS_CELL))
     nb.cells.append(nbformat.v4.new_code_cell(HOSTILE_CELL))
+    nb.cells.append(nbformat.v4.new_code_cell(COMPARISON_CELL))
     nb.metadata.setdefault("kernelspec", {"name": "python3", "display_name": "Python 3", "language": "python"})
     nbformat.write(nb, str(dst))
 

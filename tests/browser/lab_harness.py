@@ -369,9 +369,10 @@ def cell_errors(page) -> list[str]:
 
 
 def run_cell_containing(page, marker: str, timeout_ms: int = 120_000) -> str:
-    """Select the code cell whose source contains ``marker``, run it (Shift+Enter) and return
-    the text of its output area once the run finished. Shift+Enter is repeated (three tries) if
-    the cell does not start within a few seconds."""
+    """Select the code cell whose source contains ``marker``, run it in place (Ctrl+Enter: the
+    notebook does not move on to, and scroll to, the next cell while a test points at this one's
+    output) and return the text of its output area once the run finished. Ctrl+Enter is repeated
+    (three tries) if the cell does not start within a few seconds."""
     cell = page.locator(".jp-NotebookPanel .jp-CodeCell", has=page.locator(
         ".jp-InputArea-editor", has_text=marker)).first
     prompt = cell.locator(".jp-InputArea-prompt")
@@ -380,7 +381,7 @@ def run_cell_containing(page, marker: str, timeout_ms: int = 120_000) -> str:
     for attempt in range(3):
         # no Escape key here: the scatter (regl-scatterplot) clears its selection on Escape
         prompt.click()  # select the cell (command mode)
-        page.keyboard.press("Shift+Enter")
+        page.keyboard.press("Control+Enter")
         try:
             page.wait_for_function(
                 "([el, before]) => el.textContent !== before", arg=[prompt.element_handle(), before],

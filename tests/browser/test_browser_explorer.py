@@ -45,6 +45,21 @@ def canvas_box(page) -> dict:
         return {x: r.left, y: r.top, width: r.width, height: r.height}; }""")
 
 
+def stable_box(locator, timeout_s: float = 10.0) -> dict:
+    """The element's bounding box once it stopped moving (the notebook scrolls and outputs grow
+    for a while after a cell ran)."""
+    locator.scroll_into_view_if_needed()
+    deadline = time.monotonic() + timeout_s
+    box = locator.bounding_box()
+    while time.monotonic() < deadline:
+        locator.page.wait_for_timeout(150)
+        again = locator.bounding_box()
+        if again == box:
+            return box
+        box = again
+    return box
+
+
 def cell_centre(box: dict, rows: int, r: int, c: int) -> tuple[float, float]:
     """Client coordinates of the centre of drawn cell (row r, column c) of a rows x rows matrix."""
     return (box["x"] + (c + 0.5) * box["width"] / rows,
@@ -604,8 +619,7 @@ def test_hostile_captions_are_text_and_missing_images_show_a_placeholder(explore
     try:
         cell.locator(HEATMAP + '[data-rows="8"]').wait_for(timeout=60_000)
         canvas = cell.locator(HEATMAP_CANVAS)
-        canvas.scroll_into_view_if_needed()
-        box = canvas.bounding_box()
+        box = stable_box(canvas)
         captions = ["<b>bold?</b>", explorer_probe.XSS_CAPTION, "<script>window.__amumo_xss=2</script>", "a & b < c"]
         # (row, col) in the 8x8 stacked matrix: images 0..3, texts 4..7
         for r, c, pairs in [(1, 0, (1, 0)), (2, 7, (2, 3))]:
@@ -634,3 +648,235 @@ def test_hostile_captions_are_text_and_missing_images_show_a_placeholder(explore
         page.mouse.move(1, 1)
         _toggle(page, explorer_probe.HOSTILE_MARKER, "hostile", "off")
     cell.locator(EXPLORER).wait_for(state="detached", timeout=30_000)
+
+
+def _facts_now(page) -> dict:
+    """Re-run the facts probe cell: facts of the explorer's current model."""
+    out = H.run_cell_containing(page, explorer_probe.FACTS_MARKER)
+    line = next(l for l in out.splitlines() if l.startswith(explorer_probe.FACTS_PREFIX))
+    return json.loads(line[len(explorer_probe.FACTS_PREFIX):])
+
+
+def _info(page) -> str:
+    return page.text_content('[data-amumo="heatmap-info"]') or ""
+
+
+def _info_range(text: str) -> tuple[int, int, int, int]:
+    """(r0, r1, c0, c1) inclusive from the heatmap info line "rows a–b, cols c–d"."""
+    m = re.search(r"rows (\d+)–(\d+), cols (\d+)–(\d+)", text)
+    assert m, text
+    return tuple(int(g) for g in m.groups())
+
+
+def test_wheel_and_box_zoom_fetch_exact_values_of_the_region(explorer_page):
+    page, facts = explorer_page
+    n, cross = facts["n"], np.asarray(facts["cross"])
+    _toggle(page, explorer_probe.BLOCK_MEANS_MARKER, "block-means", "on")  # 64 cells of block means
+    try:
+        page.wait_for_function("s => document.querySelector(s)?.getAttribute('data-rows') === '64'",
+                               arg=HEATMAP, timeout=60_000)
+        assert "block means" in _info(page) and _info_range(_info(page)) == (0, 2 * n - 1, 0, 2 * n - 1)
+        # wheel in around image 8 x text 8 (stacked row 8, col n+8) until the view is exact
+        box = canvas_box(page)
+        x = box["x"] + (n + 8.5) / (2 * n) * box["width"]
+        y = box["y"] + 8.5 / (2 * n) * box["height"]
+        page.mouse.move(x, y)
+        for _ in range(14):  # 1000 rows / 1.3**14 < 30 rows
+            page.mouse.wheel(0, -100)
+            page.wait_for_timeout(40)
+        page.wait_for_function(
+            "s => (document.querySelector(s)?.textContent || '').includes('exact values')",
+            arg='[data-amumo="heatmap-info"]', timeout=30_000)
+        r0, r1, c0, c1 = _info_range(_info(page))
+        assert r1 - r0 + 1 < 64 and c1 - c0 + 1 < 64, _info(page)
+        assert r0 <= 8 <= r1 and c0 <= n + 8 <= c1, (r0, r1, c0, c1)  # the point under the wheel stays
+        assert int(page.get_attribute(HEATMAP, "data-rows")) == r1 - r0 + 1
+        H.save_screenshot(page.locator(EXPLORER), "15_wheel_zoomed")
+        # a cell of the zoomed region: its exact value, against numpy
+        page.mouse.move(1, 1)
+        page.mouse.move(x, y, steps=3)
+        page.wait_for_function(
+            "s => /cos = -?[0-9]/.test(document.querySelector(s)?.textContent || '')",
+            arg='[data-amumo="hover-value"]', timeout=15_000)
+        row = int(page.get_attribute(HEATMAP, "data-hover-row"))
+        col = int(page.get_attribute(HEATMAP, "data-hover-col"))
+        # integer view bounds: the cell under the pointer may drift a few rows over 14 steps
+        assert r0 <= row <= r1 and c0 <= col <= c1 and abs(row - 8) <= 4 and abs(col - n - 8) <= 4, (row, col)
+        text = page.text_content('[data-amumo="hover-value"]')
+        assert f"row {row}, col {col}" in text, text
+        value = floats_in(text.split("(")[0])[0]
+        assert abs(value - cross[row, col - n]) <= 0.5 * 10 ** -decimals_of(text) + 1e-6, (text, cross[row, col - n])
+
+        # double-click: back to the whole matrix
+        page.mouse.dblclick(x, y)
+        page.wait_for_function("s => document.querySelector(s)?.getAttribute('data-rows') === '64'",
+                               arg=HEATMAP, timeout=30_000)
+        assert _info_range(_info(page)) == (0, 2 * n - 1, 0, 2 * n - 1)
+
+        # drag a box over the top-left 16 x 16 of the image-text quadrant
+        box = canvas_box(page)
+        scale = box["width"] / (2 * n)  # CSS px per stacked row
+        page.mouse.move(1, 1)
+        page.mouse.move(box["x"] + n * scale + 0.1, box["y"] + 0.1)  # (row 0, col n): pointer px are fractional
+        page.mouse.down()
+        page.mouse.move(box["x"] + (n + 32) * scale, box["y"] + 32 * scale, steps=6)
+        page.mouse.up()
+        page.wait_for_function(
+            "s => (document.querySelector(s)?.textContent || '').includes('exact values')",
+            arg='[data-amumo="heatmap-info"]', timeout=30_000)
+        r0, r1, c0, c1 = _info_range(_info(page))
+        assert r0 <= 1 and n <= c0 <= n + 1 and 30 <= r1 <= 32 and n + 30 <= c1 <= n + 32, (r0, r1, c0, c1)
+        H.save_screenshot(page.locator(EXPLORER), "16_box_zoomed")
+        rows = r1 - r0 + 1
+        cbox = canvas_box(page)
+        # cell (image 5, text 9) of the zoomed tile
+        cx = cbox["x"] + (n + 9 - c0 + 0.5) / (c1 - c0 + 1) * cbox["width"]
+        cy = cbox["y"] + (5 - r0 + 0.5) / rows * cbox["height"]
+        page.mouse.move(cx, cy, steps=3)
+        page.wait_for_function(
+            "s => /row 5, col [0-9]+/.test(document.querySelector(s)?.textContent || '')",
+            arg='[data-amumo="hover-value"]', timeout=15_000)
+        text = page.text_content('[data-amumo="hover-value"]')
+        assert f"row 5, col {n + 9}" in text, text
+        value = floats_in(text.split("(")[0])[0]
+        assert abs(value - cross[5, 9]) <= 0.5 * 10 ** -decimals_of(text) + 1e-6, (text, cross[5, 9])
+        page.mouse.dblclick(cx, cy)
+    finally:
+        page.mouse.move(1, 1)
+        _toggle(page, explorer_probe.BLOCK_MEANS_MARKER, "block-means", "off")
+        page.wait_for_function("([s, r]) => document.querySelector(s)?.getAttribute('data-rows') === r",
+                               arg=[HEATMAP, str(2 * n)], timeout=60_000)
+
+
+def test_model_dropdown_switches_readout_pixels_and_values(explorer_page):
+    page, facts = explorer_page
+    n = facts["n"]
+    select = page.locator('select[data-amumo="model"]')
+    names = select.locator("option").evaluate_all("os => os.map(o => o.value)")
+    assert len(names) >= 2, names
+    first = select.input_value()
+    other = next(m for m in names if m != first)
+    readout_sel = '[data-amumo="gap-readout"]'
+    readout0 = page.text_content(readout_sel)
+    png0 = heatmap_png(page)
+    select.select_option(other)
+    try:
+        page.wait_for_function(
+            "([s, old]) => { const e = document.querySelector(s); return e && e.textContent !== old"
+            " && e.getAttribute('data-pending') !== 'true'; }", arg=[readout_sel, readout0], timeout=60_000)
+        assert wait_pixels(page, png0, changed=True) > 0.05
+        new = _facts_now(page)  # numpy on the raw vectors of the model now shown
+        assert new["n"] == n and abs(new["gap"] - facts["gap"]) > 1e-3, (new["gap"], facts["gap"])
+        shown = page.text_content(readout_sel)
+        assert abs(floats_in(shown)[0] - new["gap"]) <= 5e-5 + 1e-9, (shown, new["gap"])
+        rows = int(heatmap_attrs(page)["rows"])
+        text = _hover_cell(page, rows, 3, n + 11, new["captions"][3])
+        value = floats_in(text.split("(")[0])[0]
+        assert abs(value - new["cross"][3][11]) <= 0.5 * 10 ** -decimals_of(text) + 1e-6, (text, new["cross"][3][11])
+        assert abs(new["cross"][3][11] - facts["cross"][3][11]) > 1e-3  # the two models differ there
+        H.save_screenshot(page.locator(EXPLORER), "17_other_model")
+    finally:
+        page.mouse.move(1, 1)
+        select.select_option(first)
+        page.wait_for_function("([s, old]) => document.querySelector(s)?.textContent === old",
+                               arg=[readout_sel, readout0], timeout=60_000)
+        wait_pixels(page, png0, changed=False)
+    assert _facts_now(page)["gap"] == facts["gap"]
+
+
+def test_projection_dropdown_runs_joint_and_tsne_in_the_background(explorer_page):
+    page, facts = explorer_page
+    n = facts["n"]
+    select = page.locator('select[data-amumo="projection"]')
+    scatter_canvas = page.locator(SCATTER + " canvas").first
+    assert page.get_attribute(SCATTER, "data-projection") == "pca"
+    assert page.get_attribute(SCATTER, "data-points") == str(2 * n)
+    png_pca = scatter_canvas.screenshot()
+
+    def shows(method: str, points: int) -> None:
+        page.wait_for_function(
+            "([s, m, k]) => { const e = document.querySelector(s); return e && e.getAttribute('data-projection') === m"
+            " && e.getAttribute('data-busy') === 'false' && e.getAttribute('data-points') === k; }",
+            arg=[SCATTER, method, str(points)], timeout=180_000)
+
+    try:
+        select.select_option("joint")  # one point per pair: the concatenated [image | text] vectors
+        shows("joint", n)
+        settle(page, 600)
+        assert H.pixel_difference(png_pca, scatter_canvas.screenshot()) > 0.005
+        H.save_screenshot(page.locator(EXPLORER), "18_projection_joint")
+        select.select_option("tsne")
+        page.wait_for_function(  # t-SNE of 2n points takes seconds: busy (with progress) meanwhile
+            "s => document.querySelector(s)?.getAttribute('data-busy') === 'true'", arg=SCATTER, timeout=10_000)
+        assert "t-SNE" in (page.text_content('[data-amumo="projection-status"]') or "")
+        shows("tsne", 2 * n)
+        settle(page, 600)
+        png_tsne = scatter_canvas.screenshot()
+        assert H.pixel_difference(png_pca, png_tsne) > 0.005
+        H.save_screenshot(page.locator(EXPLORER), "19_projection_tsne")
+        # a hovered t-SNE point is a real item: its pair's row lights up in the heatmap
+        xy = _wait_scatter(page, n)
+        ok = np.flatnonzero(inside(xy, scatter_box(page))[:n])
+        i = int(ok[len(ok) // 2])
+        page.mouse.move(1, 1)
+        page.mouse.move(*xy[i], steps=3)
+        page.wait_for_function("s => document.querySelector(s)?.hasAttribute('data-highlight-row')",
+                               arg=HEATMAP, timeout=10_000)
+        hovered = int(page.get_attribute(SCATTER, "data-hover-point"))
+        assert int(page.get_attribute(HEATMAP, "data-highlight-row")) == hovered  # unfiltered: row = point
+    finally:
+        page.mouse.move(1, 1)
+        select.select_option("pca")
+        shows("pca", 2 * n)
+
+
+def test_comparison_hover_in_one_model_highlights_the_pair_in_the_other(explorer_page):
+    page, facts = explorer_page
+    n = facts["n"]
+    cell = page.locator(".jp-NotebookPanel .jp-CodeCell", has=page.locator(
+        ".jp-InputArea-editor", has_text=explorer_probe.COMPARISON_MARKER)).first
+    out = H.run_cell_containing(page, explorer_probe.COMPARISON_MARKER)
+    assert f"{explorer_probe.TOGGLE_PREFIX}comparison:on" in out, out
+    try:
+        cell.locator(".jp-OutputArea", has_text=explorer_probe.COMPARE_PREFIX).wait_for(timeout=60_000)
+        out = cell.locator(".jp-OutputArea").inner_text()
+        line = next(l for l in out.splitlines() if l.startswith(explorer_probe.COMPARE_PREFIX))
+        info = json.loads(line[len(explorer_probe.COMPARE_PREFIX):])
+        left, right = cell.locator(EXPLORER).nth(0), cell.locator(EXPLORER).nth(1)
+        for side in (left, right):
+            side.locator(HEATMAP + "[data-rows]").wait_for(timeout=60_000)
+        assert [left.locator(".amumo-title").text_content(), right.locator(".amumo-title").text_content()] == info["models"]
+        box = stable_box(left.locator(HEATMAP_CANVAS))
+        rows = int(left.locator(HEATMAP).get_attribute("data-rows"))
+        assert rows == 2 * n
+        i, j = 3, 11
+        x, y = cell_centre(box, rows, i, n + j)
+        page.mouse.move(x - 20, y - 20)
+        page.mouse.move(x, y, steps=4)
+        right_heat = right.locator(HEATMAP)
+        deadline = time.monotonic() + 15
+        while right_heat.get_attribute("data-highlight-row") is None:
+            assert time.monotonic() < deadline, "the other model's heatmap was not highlighted"
+            page.wait_for_timeout(50)
+        assert left.locator(HEATMAP).get_attribute("data-hover-row") == str(i)
+        assert left.locator(HEATMAP).get_attribute("data-hover-col") == str(n + j)
+        assert right_heat.get_attribute("data-highlight-row") == str(i)
+        assert right_heat.get_attribute("data-highlight-col") == str(n + j)
+        # each panel: the same pair, its own model's exact value
+        for side, cross in ((left, info["cross"][0]), (right, info["cross"][1])):
+            value_el = side.locator('[data-amumo="hover-value"]')
+            deadline = time.monotonic() + 15
+            while not re.search(r"cos = -?[0-9]", value_el.text_content() or ""):
+                assert time.monotonic() < deadline, value_el.text_content()
+                page.wait_for_timeout(50)
+            text = value_el.text_content()
+            assert f"row {i}, col {n + j}" in text, text
+            value = floats_in(text.split("(")[0])[0]
+            assert abs(value - cross[i][j]) <= 0.5 * 10 ** -decimals_of(text) + 1e-6, (text, cross[i][j])
+            assert facts["captions"][i] in side.locator('[data-amumo="hover-panel"]').text_content()
+        H.save_screenshot(cell.locator(".jp-OutputArea"), "20_comparison_hover")
+    finally:
+        page.mouse.move(1, 1)
+        out = H.run_cell_containing(page, explorer_probe.COMPARISON_MARKER)
+        assert f"{explorer_probe.TOGGLE_PREFIX}comparison:off" in out, out
+    cell.locator(EXPLORER).first.wait_for(state="detached", timeout=30_000)

@@ -172,6 +172,7 @@ def test_comparison_links_two_explorers_and_checks_pairs():
     assert cmp.left.link_group == cmp.right.link_group != ""
     assert cmp.left.title == "A" and cmp.right.gap_closed
     assert amumo_ng.Explorer.compare(a, b).right.title == "b"
+    assert amumo_ng.Explorer.compare({"A": a, "B": b}).left.title == "A"
     with pytest.raises(EmbeddingError):
         Comparison(a, make_embeddings(9))
 

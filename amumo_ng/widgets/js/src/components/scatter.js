@@ -47,7 +47,6 @@ export function createScatter(model, { group, source, width = 460, height = 460 
   let kind = "modality";
   let drawn = false;
   let hovered = [];   // point indices ringed on the overlay
-  let drawSeq = 0;
 
   const pointOf = (pair, modality) => (kind === "pair" ? pair : (modality === "text" ? n + pair : pair));
   const itemOf = (p) => (kind === "pair" ? { pair: p, modality: "pair" } : { pair: p % n, modality: p < n ? "image" : "text" });
@@ -60,12 +59,11 @@ export function createScatter(model, { group, source, width = 460, height = 460 
     return pts;
   }
 
-  async function drawPoints() {
+  async function drawPoints() { // only through requestDraw()
     const xy = typed(Float32Array, model.get("points"));
     kind = model.get("point_kind");
     n = model.get("n_total");
     const m = xy.length / 2;
-    const seq = ++drawSeq;
     if (!m) { scatterplot.clear(); drawn = false; return; }
     // plain arrays: regl-scatterplot maps the columns into rows with Array#map
     const x = new Array(m), y = new Array(m), z = new Array(m), w = new Array(m).fill(0), line = new Array(m);
@@ -79,7 +77,6 @@ export function createScatter(model, { group, source, width = 460, height = 460 
     const filter = visiblePoints();
     scatterplot.set({ pointSize: m > 50000 ? 1.5 : m > 5000 ? 2.5 : 4 });
     await scatterplot.draw(data, { zDataType: "categorical", ...(filter ? { filter } : {}) });
-    if (seq !== drawSeq) return;
     drawn = true;
     scatterplot.set({ showPointConnections: showLines });
     box.setAttribute("data-points", String(m));
@@ -189,7 +186,23 @@ export function createScatter(model, { group, source, width = 460, height = 460 
     box.setAttribute("data-projection", model.get("projection") || "");
     box.setAttribute("data-busy", st ? "true" : "false");
   }
-  const onPoints = () => drawPoints().catch((err) => { status.textContent = `scatter failed: ${err.message}`; });
+  // One draw at a time: regl-scatterplot refuses a draw() while the previous one is running, and
+  // one state message may change several traits (points, point_kind, ...), each firing onPoints.
+  // A change that arrives during a draw is drawn, with the latest state, right after it.
+  let drawing = null;
+  let redraw = false;
+  function requestDraw() {
+    if (drawing) { redraw = true; return drawing; }
+    drawing = (async () => {
+      try {
+        do { redraw = false; await drawPoints(); } while (redraw);
+      } finally {
+        drawing = null;
+      }
+    })();
+    return drawing;
+  }
+  const onPoints = () => requestDraw().catch((err) => { status.textContent = `scatter failed: ${err.message}`; });
   model.on("change:points change:point_kind change:show_lines", onPoints);
   model.on("change:order", applyFilter);
   model.on("change:selection change:projection_status change:projection_progress change:show_lines change:projection", syncBar);
