@@ -222,7 +222,10 @@ class Bench:
         idx = self.cell_index(marker)
         cell = self.page.locator(".jp-NotebookPanel .jp-CodeCell").nth(idx)
         canvas = cell.locator('canvas[data-amumo="heatmap-canvas"]')
-        canvas.scroll_into_view_if_needed()
+        # whole canvas in the viewport (scroll_into_view_if_needed may leave its bottom rows outside,
+        # where a mouse move hovers nothing)
+        canvas.evaluate("c => c.scrollIntoView({block: 'center'})")
+        self.page.wait_for_timeout(300)
         box = canvas.bounding_box()
         # cells on a coarse diagonal walk, each far from the previous one
         fr = [((7 * k) % count + 0.5) / count for k in range(count)]
