@@ -8,6 +8,7 @@ to ``test-artifacts/browser/``.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import time
@@ -543,14 +544,33 @@ def _toggle(page, marker: str, name: str, state: str) -> None:
     assert f"{explorer_probe.TOGGLE_PREFIX}{name}:{state}" in out, out
 
 
+@contextlib.contextmanager
+def block_means_view(page, n: int):
+    """The explorer's heatmap on a 64-cell grid of block means (with its view vectors) inside the
+    block; the full exact 2n x 2n view again after it."""
+    _toggle(page, explorer_probe.BLOCK_MEANS_MARKER, "block-means", "on")
+    try:
+        page.wait_for_function("s => document.querySelector(s)?.getAttribute('data-rows') === '64'",
+                               arg=HEATMAP, timeout=60_000)
+        yield
+    finally:
+        page.mouse.move(1, 1)
+        _toggle(page, explorer_probe.BLOCK_MEANS_MARKER, "block-means", "off")
+        page.wait_for_function("([s, r]) => document.querySelector(s)?.getAttribute('data-rows') === r",
+                               arg=[HEATMAP, str(2 * n)], timeout=60_000)
+
+
+def assert_shows_value(text: str, expected: float) -> None:
+    """The number before "(" in a hover value line ("cos = x (…)") is ``expected`` to its printed decimals."""
+    values = floats_in(text.split("(")[0])
+    assert values and abs(values[0] - expected) <= 0.5 * 10 ** -decimals_of(text) + 1e-6, (text, expected)
+
+
 def test_block_mean_hover_value_is_exact_without_a_kernel_request(explorer_page):
     page, facts = explorer_page
     n, cross = facts["n"], np.asarray(facts["cross"])
     value_sel = '[data-amumo="hover-value"]'
-    _toggle(page, explorer_probe.BLOCK_MEANS_MARKER, "block-means", "on")  # 64 cells, view vectors sent
-    try:
-        page.wait_for_function("s => document.querySelector(s)?.getAttribute('data-rows') === '64'",
-                               arg=HEATMAP, timeout=60_000)
+    with block_means_view(page, n):  # 64 cells, view vectors sent
         requests_before = page.get_attribute(HEATMAP, "data-value-requests")
         box = canvas_box(page)
         # aim at image 7 x text 7 (stacked row 7, col n+7): inside the probe's 16 x 16 cross block
@@ -566,16 +586,9 @@ def test_block_mean_hover_value_is_exact_without_a_kernel_request(explorer_page)
         text = page.text_content(value_sel)
         assert "loading" not in text and page.get_attribute(value_sel, "data-pending") != "true", text
         assert f"row {row}, col {col}" in text, text
-        values = floats_in(text.split("(")[0])
-        assert values and abs(values[0] - cross[row, col - n]) <= 0.5 * 10 ** -decimals_of(text) + 1e-6, \
-            (text, cross[row, col - n])
+        assert_shows_value(text, cross[row, col - n])
         page.wait_for_timeout(300)
         assert page.get_attribute(HEATMAP, "data-value-requests") == requests_before  # no kernel round trip
-    finally:
-        page.mouse.move(1, 1)
-        _toggle(page, explorer_probe.BLOCK_MEANS_MARKER, "block-means", "off")
-        page.wait_for_function("([s, r]) => document.querySelector(s)?.getAttribute('data-rows') === r",
-                               arg=[HEATMAP, str(2 * n)], timeout=60_000)
 
 
 def test_exact_value_pending_ends_when_the_pointer_leaves(explorer_page):
@@ -671,10 +684,7 @@ def _info_range(text: str) -> tuple[int, int, int, int]:
 def test_wheel_and_box_zoom_fetch_exact_values_of_the_region(explorer_page):
     page, facts = explorer_page
     n, cross = facts["n"], np.asarray(facts["cross"])
-    _toggle(page, explorer_probe.BLOCK_MEANS_MARKER, "block-means", "on")  # 64 cells of block means
-    try:
-        page.wait_for_function("s => document.querySelector(s)?.getAttribute('data-rows') === '64'",
-                               arg=HEATMAP, timeout=60_000)
+    with block_means_view(page, n):  # 64 cells of block means
         assert "block means" in _info(page) and _info_range(_info(page)) == (0, 2 * n - 1, 0, 2 * n - 1)
         # wheel in around image 8 x text 8 (stacked row 8, col n+8) until the view is exact
         box = canvas_box(page)
@@ -704,8 +714,7 @@ def test_wheel_and_box_zoom_fetch_exact_values_of_the_region(explorer_page):
         assert r0 <= row <= r1 and c0 <= col <= c1 and abs(row - 8) <= 4 and abs(col - n - 8) <= 4, (row, col)
         text = page.text_content('[data-amumo="hover-value"]')
         assert f"row {row}, col {col}" in text, text
-        value = floats_in(text.split("(")[0])[0]
-        assert abs(value - cross[row, col - n]) <= 0.5 * 10 ** -decimals_of(text) + 1e-6, (text, cross[row, col - n])
+        assert_shows_value(text, cross[row, col - n])
 
         # double-click: back to the whole matrix
         page.mouse.dblclick(x, y)
@@ -738,14 +747,8 @@ def test_wheel_and_box_zoom_fetch_exact_values_of_the_region(explorer_page):
             arg='[data-amumo="hover-value"]', timeout=15_000)
         text = page.text_content('[data-amumo="hover-value"]')
         assert f"row 5, col {n + 9}" in text, text
-        value = floats_in(text.split("(")[0])[0]
-        assert abs(value - cross[5, 9]) <= 0.5 * 10 ** -decimals_of(text) + 1e-6, (text, cross[5, 9])
+        assert_shows_value(text, cross[5, 9])
         page.mouse.dblclick(cx, cy)
-    finally:
-        page.mouse.move(1, 1)
-        _toggle(page, explorer_probe.BLOCK_MEANS_MARKER, "block-means", "off")
-        page.wait_for_function("([s, r]) => document.querySelector(s)?.getAttribute('data-rows') === r",
-                               arg=[HEATMAP, str(2 * n)], timeout=60_000)
 
 
 def test_model_dropdown_switches_readout_pixels_and_values(explorer_page):
@@ -771,8 +774,7 @@ def test_model_dropdown_switches_readout_pixels_and_values(explorer_page):
         assert abs(floats_in(shown)[0] - new["gap"]) <= 5e-5 + 1e-9, (shown, new["gap"])
         rows = int(heatmap_attrs(page)["rows"])
         text = _hover_cell(page, rows, 3, n + 11, new["captions"][3])
-        value = floats_in(text.split("(")[0])[0]
-        assert abs(value - new["cross"][3][11]) <= 0.5 * 10 ** -decimals_of(text) + 1e-6, (text, new["cross"][3][11])
+        assert_shows_value(text, new["cross"][3][11])
         assert abs(new["cross"][3][11] - facts["cross"][3][11]) > 1e-3  # the two models differ there
         H.save_screenshot(page.locator(EXPLORER), "17_other_model")
     finally:
@@ -871,8 +873,7 @@ def test_comparison_hover_in_one_model_highlights_the_pair_in_the_other(explorer
                 page.wait_for_timeout(50)
             text = value_el.text_content()
             assert f"row {i}, col {n + j}" in text, text
-            value = floats_in(text.split("(")[0])[0]
-            assert abs(value - cross[i][j]) <= 0.5 * 10 ** -decimals_of(text) + 1e-6, (text, cross[i][j])
+            assert_shows_value(text, cross[i][j])
             assert facts["captions"][i] in side.locator('[data-amumo="hover-panel"]').text_content()
         H.save_screenshot(cell.locator(".jp-OutputArea"), "20_comparison_hover")
     finally:
