@@ -13,7 +13,7 @@ widget code), so the browser tests compare what the page shows with values obtai
 The *selection* cell prints ``AMUMO_SELECTION=<json list>`` of ``explorer.selection``; the lasso
 test re-runs it after drawing a lasso.
 
-Four *toggle* cells do nothing when Run All passes them; each later run switches a test setup on
+Five *toggle* cells do nothing when Run All passes them; each later run switches a test setup on
 (odd runs) or off (even runs), printing ``AMUMO_TOGGLE=<name>:on|off``:
 
 - *slow values*: the explorer's heatmap on a 64-cell grid (block means) and exact-value replies
@@ -22,7 +22,9 @@ Four *toggle* cells do nothing when Run All passes them; each later run switches
 - *hostile captions*: a second, small Explorer (in that cell's output) whose captions are HTML/script
   and whose images 0 and 2 are files missing on disk;
 - *comparison*: ``Explorer.compare`` of the explorer's first two models in that cell's output, and a
-  line ``AMUMO_COMPARE=<json>`` with both models' names and image-text cosines for i, j < 16.
+  line ``AMUMO_COMPARE=<json>`` with both models' names and image-text cosines for i, j < 16;
+- *standalone*: a ``SimilarityHeatmap`` and a ``Scatter`` sharing one new session on the explorer's
+  current model, and an Explorer of pair 0 alone.
 
 Later runs of the facts cell describe the same explorer (its current model), whatever was displayed since.
 """
@@ -137,6 +139,18 @@ if _amumo_cmp_runs % 2:
     display(_amumo_cmp)'''
 
 
+STANDALONE_MARKER = "# amumo-browser-probe: standalone"
+STANDALONE_CELL = STANDALONE_MARKER + '''
+_amumo_alone_runs = globals().get("_amumo_alone_runs", -1) + 1
+print("''' + TOGGLE_PREFIX + '''standalone:" + ("on" if _amumo_alone_runs % 2 else "off"))
+if _amumo_alone_runs % 2:
+    from amumo_ng.widgets import Scatter as _AmumoScatter, SimilarityHeatmap as _AmumoHeatmap
+    _amumo_heat = _AmumoHeatmap(_amumo_ex.session.embeddings)
+    _amumo_scatter = _AmumoScatter(session=_amumo_heat.session)  # one session: linked hover
+    _amumo_one = _amumo.Explorer(_amumo_ex.session.embeddings.subset([0]))
+    display(_amumo_heat, _amumo_scatter, _amumo_one)'''
+
+
 def append_probe_cells(src: Path, dst: Path) -> None:
     """Copy notebook ``src`` to ``dst`` with the facts and selection cells appended (outputs cleared)."""
     import nbformat
@@ -152,6 +166,7 @@ def append_probe_cells(src: Path, dst: Path) -> None:
     nb.cells.append(nbformat.v4.new_code_cell(BLOCK_MEANS_CELL))
     nb.cells.append(nbformat.v4.new_code_cell(HOSTILE_CELL))
     nb.cells.append(nbformat.v4.new_code_cell(COMPARISON_CELL))
+    nb.cells.append(nbformat.v4.new_code_cell(STANDALONE_CELL))
     nb.metadata.setdefault("kernelspec", {"name": "python3", "display_name": "Python 3", "language": "python"})
     nbformat.write(nb, str(dst))
 

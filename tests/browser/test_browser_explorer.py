@@ -881,3 +881,86 @@ def test_comparison_hover_in_one_model_highlights_the_pair_in_the_other(explorer
         out = H.run_cell_containing(page, explorer_probe.COMPARISON_MARKER)
         assert f"{explorer_probe.TOGGLE_PREFIX}comparison:off" in out, out
     cell.locator(EXPLORER).first.wait_for(state="detached", timeout=30_000)
+
+
+def test_standalone_heatmap_and_scatter_link_and_a_one_pair_explorer_works(explorer_page):
+    page, facts = explorer_page
+    n, cross = facts["n"], np.asarray(facts["cross"])
+    cell = page.locator(".jp-NotebookPanel .jp-CodeCell", has=page.locator(
+        ".jp-InputArea-editor", has_text=explorer_probe.STANDALONE_MARKER)).first
+    _toggle(page, explorer_probe.STANDALONE_MARKER, "standalone", "on")
+    try:
+        heat_widget = cell.locator('[data-amumo="heatmap-widget"]')
+        scatter_widget = cell.locator('[data-amumo="scatter-widget"]')
+        heat_widget.locator(HEATMAP + f'[data-rows="{2 * n}"]').wait_for(timeout=60_000)
+        scatter_widget.locator(SCATTER + f'[data-points="{2 * n}"]').wait_for(timeout=60_000)
+        assert cell.locator(EXPLORER).count() == 1  # the one-pair explorer; the other two are bare views
+
+        # the heatmap alone: its own hover panel, exact values
+        box = stable_box(heat_widget.locator(HEATMAP_CANVAS))
+        x, y = cell_centre(box, 2 * n, 3, n + 11)
+        page.mouse.move(x - 20, y - 20)
+        page.mouse.move(x, y, steps=4)
+        value_el = heat_widget.locator('[data-amumo="hover-value"]')
+        deadline = time.monotonic() + 15
+        while "row 3, col" not in (value_el.text_content() or ""):
+            assert time.monotonic() < deadline, value_el.text_content()
+            page.wait_for_timeout(50)
+        text = value_el.text_content()
+        assert f"row 3, col {n + 11}" in text, text
+        assert_shows_value(text, cross[3, 11])
+        captions = heat_widget.locator('[data-amumo="hover-caption"]').all_text_contents()
+        assert captions == [facts["captions"][3], facts["captions"][11]], captions
+        H.save_screenshot(heat_widget, "21_standalone_heatmap")
+
+        # the scatter of the same session: hovering a point lights up its row in the heatmap
+        page.mouse.move(1, 1)
+        scatter_el = scatter_widget.locator(SCATTER)
+        scatter_el.evaluate("e => e.scrollIntoView({block: 'center'})")
+        settle(page, 800)
+        xy = np.asarray(scatter_el.evaluate("""(el, n) => {
+            const out = [];
+            for (const m of ['image', 'text']) for (let i = 0; i < n; i++) out.push(el.amumoPointToClient(i, m));
+            return out; }""", n), dtype=float)
+        sbox = scatter_widget.locator(SCATTER + " canvas").first.bounding_box()
+        ok = np.flatnonzero(inside(xy, sbox))
+        d = np.linalg.norm(xy[:, None, :] - xy[None, :, :], axis=2)
+        np.fill_diagonal(d, np.inf)
+        p = int(ok[np.argmax(d[ok].min(axis=1))])  # the most isolated point: the pointer finds that one
+        assert d[p].min() > 4, "every point has a neighbour closer than 4 px"
+        # the page may still shift (panels resizing above): aim at where the point is now, until it is hit
+        deadline = time.monotonic() + 20
+        while scatter_el.get_attribute("data-hover-point") != str(p):
+            assert time.monotonic() < deadline, ("point never hovered", p, scatter_el.get_attribute("data-hover-point"))
+            target = scatter_el.evaluate("(e, [p, n]) => e.amumoPointToClient(p % n, p < n ? 'image' : 'text')", [p, n])
+            sbox = scatter_widget.locator(SCATTER + " canvas").first.bounding_box()
+            page.mouse.move(sbox["x"] + 2, sbox["y"] + 2)
+            page.mouse.move(*target, steps=5)
+            page.wait_for_timeout(200)
+        heat_el = heat_widget.locator(HEATMAP)
+        deadline = time.monotonic() + 15
+        while heat_el.get_attribute("data-highlight-row") is None:
+            assert time.monotonic() < deadline, "hovering the standalone scatter did not reach its heatmap"
+            page.wait_for_timeout(50)
+        assert scatter_el.get_attribute("data-hover-point") == str(p)
+        assert heat_el.get_attribute("data-highlight-row") == str(p)  # unfiltered: stacked row = point
+        assert facts["captions"][p % n] in scatter_widget.locator('[data-amumo="hover-panel"]').text_content()
+        H.save_screenshot(scatter_widget, "22_standalone_scatter")
+        page.mouse.move(1, 1)
+
+        # one pair: a 2 x 2 matrix, and its cells hover like any other
+        one = cell.locator(EXPLORER)
+        one.locator(HEATMAP + '[data-rows="2"]').wait_for(timeout=60_000)
+        assert "1 of 1 pairs" in one.locator('[data-amumo="filter-count"]').text_content()
+        obox = stable_box(one.locator(HEATMAP_CANVAS))
+        page.mouse.move(*cell_centre(obox, 2, 0, 1), steps=3)
+        deadline = time.monotonic() + 15
+        while "row 0, col 1" not in (one.locator('[data-amumo="hover-value"]').text_content() or ""):
+            assert time.monotonic() < deadline, one.locator('[data-amumo="hover-value"]').text_content()
+            page.wait_for_timeout(50)
+        assert_shows_value(one.locator('[data-amumo="hover-value"]').text_content(), cross[0, 0])
+        H.save_screenshot(one, "23_one_pair_explorer")
+    finally:
+        page.mouse.move(1, 1)
+        _toggle(page, explorer_probe.STANDALONE_MARKER, "standalone", "off")
+    cell.locator('[data-amumo="heatmap-widget"]').wait_for(state="detached", timeout=30_000)
