@@ -80,12 +80,12 @@ class HeatmapMixin(t.HasTraits):
                 self.heat_dims = 0
                 self.cluster_bounds, self.cluster_names = [], []
             return
-        image, vmin, vmax = full_view(session, self.grid, self.float_limit)
+        image = full_view(session, self.grid, self.float_limit)
         ordering = session.ordering()
         vectors, dims = stacked_view_vectors(session, self.vector_budget)
         with self.hold_sync():
             self.heat_vectors, self.heat_dims = vectors, dims
-            self.vmin, self.vmax = vmin, vmax
+            self.vmin, self.vmax = image.vmin, image.vmax
             self.heat_exact = image.exact
             self.heat_edges = image.row_edges.tobytes()
             self.heat_pixels = np.ascontiguousarray(image.pixels).tobytes()
@@ -100,15 +100,16 @@ class HeatmapMixin(t.HasTraits):
     # -- requests -----------------------------------------------------------------------
     def handle_region(self, content) -> tuple[dict, list]:
         """``{"type": "region", "r0", "r1", "c0", "c1"}`` (stacked view rows/cols, stop exclusive)
-        -> reply with rows, cols, exact and buffers [uint8 pixels [rows, cols], int32 row edges,
-        int32 col edges, float32 values (only when exact and small)]. ``order_hash`` in the reply
-        lets the browser drop answers for a view that changed meanwhile."""
+        -> reply with rows, cols, exact, the colour range (vmin, vmax) and buffers [uint8 pixels
+        [rows, cols], int32 row edges, int32 col edges, float32 values (only when exact and small)].
+        ``order_hash`` in the reply lets the browser drop answers for a view that changed meanwhile."""
         img = region_view(self.session, content["r0"], content["r1"], content["c0"], content["c1"],
                           self.grid, self.vmin, self.vmax, self.float_limit)
         rows, cols = img.shape
         reply = {"type": "region", "req": content.get("req"), "order_hash": self.order_hash,
                  "r0": img.r0, "r1": img.r1, "c0": img.c0, "c1": img.c1,
-                 "rows": rows, "cols": cols, "exact": img.exact, "has_values": img.values is not None}
+                 "rows": rows, "cols": cols, "exact": img.exact, "has_values": img.values is not None,
+                 "vmin": img.vmin, "vmax": img.vmax}
         buffers = [np.ascontiguousarray(img.pixels).tobytes(), img.row_edges.tobytes(), img.col_edges.tobytes()]
         if img.values is not None:
             buffers.append(np.ascontiguousarray(img.values).tobytes())

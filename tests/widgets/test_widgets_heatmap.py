@@ -87,7 +87,9 @@ def test_region_request_large_region_is_block_means():
     assert row_edges[0] == 10 and row_edges[-1] == 70 and 40 in row_edges.tolist()
     pixels = np.frombuffer(buffers[0], np.uint8).reshape(reply["rows"], reply["cols"])
     means = block_means(brute_stacked(emb.image, emb.text), row_edges, col_edges)
-    assert np.abs(dequantize(pixels, w.vmin, w.vmax) - np.clip(means, w.vmin, w.vmax)).max() <= (w.vmax - w.vmin) / 255 + 1e-5
+    lo, hi = reply["vmin"], reply["vmax"]  # the whole view's range, widened to the region's means
+    assert lo <= min(w.vmin, means.min()) + 1e-6 and hi >= max(w.vmax, means.max()) - 1e-6
+    assert np.abs(dequantize(pixels, lo, hi) - means).max() <= (hi - lo) / 255 + 1e-5
 
 
 def test_value_request_is_exact_and_names_the_items():
@@ -214,3 +216,20 @@ def test_background_clustering_sends_order_and_image_together(monkeypatch):
     assert w.session.wait_ordering(timeout=60) is not None
     assert_browser_pairs_order_with_its_pixels(emb, messages)
     assert any("order" in keys for keys, _ in messages)
+
+
+def test_zoomed_exact_region_is_coloured_over_its_own_range_not_clipped_to_the_block_means():
+    emb = make_embeddings(40)
+    w = SimilarityHeatmap(emb, grid=8)  # 80 x 80 stacked matrix on 8 x 8 block means
+    assert not w.heat_exact
+    full = brute_stacked(emb.image, emb.text)
+    reply, buffers = w.handle_region({"type": "region", "r0": 0, "r1": 6, "c0": 0, "c1": 6})
+    assert reply["exact"]
+    values = full[0:6, 0:6]
+    # the diagonal (1.0) lies above every block mean of the whole view
+    assert values.max() > w.vmax
+    assert reply["vmin"] == pytest.approx(min(w.vmin, values.min()), abs=1e-6)
+    assert reply["vmax"] == pytest.approx(max(w.vmax, values.max()), abs=1e-6)
+    pixels = np.frombuffer(buffers[0], np.uint8).reshape(6, 6)
+    decoded = dequantize(pixels, reply["vmin"], reply["vmax"])
+    assert np.abs(decoded - values).max() <= (reply["vmax"] - reply["vmin"]) / 255 + 1e-5  # nothing clipped

@@ -80,7 +80,7 @@ export function createHeatmap(model, { group, source, rpc, size = 460 }) {
     full = rows === 0 ? null : {
       r0: 0, r1: 2 * K, c0: 0, c1: 2 * K, rows, cols: rows, rowEdges: edges, colEdges: edges,
       pixels: typed(Uint8Array, model.get("heat_pixels")), values: values.length ? values : null,
-      exact: model.get("heat_exact"),
+      exact: model.get("heat_exact"), vmin: model.get("vmin"), vmax: model.get("vmax"),
     };
     dims = model.get("heat_dims") || 0;
     const vec = typed(Float32Array, model.get("heat_vectors"));
@@ -90,7 +90,6 @@ export function createHeatmap(model, { group, source, rpc, size = 460 }) {
     cur = full;
     root.setAttribute("data-n", String(K));
     root.setAttribute("data-order", model.get("order_hash"));
-    drawLegend();
     draw();
     resetHover();
   }
@@ -114,8 +113,9 @@ export function createHeatmap(model, { group, source, rpc, size = 460 }) {
       img.data[4 * i] = lut[3 * i]; img.data[4 * i + 1] = lut[3 * i + 1]; img.data[4 * i + 2] = lut[3 * i + 2]; img.data[4 * i + 3] = 255;
     }
     ctx.putImageData(img, 0, 0);
-    vminLabel.textContent = fmt(model.get("vmin"), 2);
-    vmaxLabel.textContent = fmt(model.get("vmax"), 2);
+    // the range of the image drawn now: a zoomed region may span more than the whole view's block means
+    vminLabel.textContent = cur ? fmt(cur.vmin, 2) : "";
+    vmaxLabel.textContent = cur ? fmt(cur.vmax, 2) : "";
   }
 
   function viewRect() {
@@ -123,6 +123,7 @@ export function createHeatmap(model, { group, source, rpc, size = 460 }) {
   }
 
   function draw(placeholderFrom = null) {
+    drawLegend();
     if (!cur) {
       empty.style.display = "flex";
       canvas.width = 1; canvas.height = 1;
@@ -296,7 +297,7 @@ export function createHeatmap(model, { group, source, rpc, size = 460 }) {
     setHighlight({ row, col });
     const exactHere = cur.exact && cur.values && cell >= 0;
     const value = exactHere ? cur.values[cell] : localValue(row, col);
-    const approx = !exactHere && cell >= 0 ? model.get("vmin") + (cur.pixels[cell] / 255) * (model.get("vmax") - model.get("vmin")) : null;
+    const approx = !exactHere && cell >= 0 ? cur.vmin + (cur.pixels[cell] / 255) * (cur.vmax - cur.vmin) : null;
     const orderHash = model.get("order_hash");
     const clusters = [clusterOf(row), clusterOf(col)];
     publish(group, {
@@ -363,7 +364,7 @@ export function createHeatmap(model, { group, source, rpc, size = 460 }) {
           r0: msg.r0, r1: msg.r1, c0: msg.c0, c1: msg.c1, rows: msg.rows, cols: msg.cols,
           pixels: typed(Uint8Array, buffers[0]), rowEdges: typed(Int32Array, buffers[1]),
           colEdges: typed(Int32Array, buffers[2]), values: msg.has_values ? typed(Float32Array, buffers[3]) : null,
-          exact: msg.exact,
+          exact: msg.exact, vmin: msg.vmin, vmax: msg.vmax,
         };
         draw();
       }).catch((err) => { info.textContent = `zoom failed: ${err.message}`; });
