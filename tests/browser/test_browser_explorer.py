@@ -129,9 +129,11 @@ def set_filter(page, text: str, n_total: int, expected_k: int | None = None) -> 
             arg=['[data-amumo="filter-count"]', expected_k, n_total], timeout=30_000)
 
 
-def point_positions(page, n: int) -> np.ndarray:
-    """Client [x, y] of all 2n scatter points: rows 0..n-1 images, n..2n-1 texts."""
-    xy = page.eval_on_selector(SCATTER, """(el, n) => {
+def point_positions(page, n: int, scatter=None) -> np.ndarray:
+    """Client [x, y] of all 2n scatter points: rows 0..n-1 images, n..2n-1 texts
+    (of the ``scatter`` locator; the page's first scatter when None)."""
+    target = scatter if scatter is not None else page.locator(SCATTER).first
+    xy = target.evaluate("""(el, n) => {
         const out = [];
         for (const m of ['image', 'text'])
             for (let i = 0; i < n; i++) out.push(el.amumoPointToClient(i, m));
@@ -918,10 +920,7 @@ def test_standalone_heatmap_and_scatter_link_and_a_one_pair_explorer_works(explo
         scatter_el = scatter_widget.locator(SCATTER)
         scatter_el.evaluate("e => e.scrollIntoView({block: 'center'})")
         settle(page, 800)
-        xy = np.asarray(scatter_el.evaluate("""(el, n) => {
-            const out = [];
-            for (const m of ['image', 'text']) for (let i = 0; i < n; i++) out.push(el.amumoPointToClient(i, m));
-            return out; }""", n), dtype=float)
+        xy = point_positions(page, n, scatter_el)
         sbox = scatter_widget.locator(SCATTER + " canvas").first.bounding_box()
         ok = np.flatnonzero(inside(xy, sbox))
         d = np.linalg.norm(xy[:, None, :] - xy[None, :, :], axis=2)
