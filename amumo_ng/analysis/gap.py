@@ -65,18 +65,24 @@ def _shift_units(img_u: np.ndarray, txt_u: np.ndarray, offset: np.ndarray) -> tu
             _renormalize(txt_u + offset, "text embeddings"))
 
 
-def close_gap(image, text) -> tuple[np.ndarray, np.ndarray]:
+def close_gap(image, text, gap: Optional[ModalityGap] = None) -> tuple[np.ndarray, np.ndarray]:
     """Amumo's "close the gap": I' = normalise(Î − Δ/2), T' = normalise(T̂ + Δ/2).
 
     Moves both modalities half the gap towards each other, then back onto the unit sphere; the
     re-normalisation leaves a residual gap, ``modality_gap(*close_gap(i, t)).distance``, that is
     much smaller than the original one but usually not zero.
-    ``image``, ``text``: raw float arrays [n, d]. Returns two unit float32 arrays [n, d].
+    ``image``, ``text``: raw float arrays [n, d]. ``gap``: the :class:`ModalityGap` whose Δ is
+    applied; default: the gap of these pairs. Pass the gap of a subset (Amumo closes the gap of
+    the pairs shown) to shift every pair by that subset's Δ. Returns two unit float32 arrays [n, d].
     """
     img, txt = as_pair(image, text)
     img_u, txt_u = l2_normalize(img), l2_normalize(txt)
-    gap = _gap_of_units(img_u, txt_u)
-    return _shift_units(img_u, txt_u, gap.vector / np.float32(2.0))
+    if gap is None:
+        gap = _gap_of_units(img_u, txt_u)
+    vector = np.asarray(gap.vector, dtype=np.float32)
+    if vector.shape != (img.shape[1],):
+        raise EmbeddingError(f"gap vector has shape {vector.shape}; the embeddings have d = {img.shape[1]}")
+    return _shift_units(img_u, txt_u, vector / np.float32(2.0))
 
 
 def shift_gap(image, text, delta: float) -> tuple[np.ndarray, np.ndarray]:

@@ -7,7 +7,6 @@ directly. The reply carries the same ``type`` and ``req`` (or ``error`` on failu
 from __future__ import annotations
 
 import functools
-import hashlib
 import threading
 import uuid
 from typing import Optional
@@ -16,6 +15,7 @@ import anywidget
 import numpy as np
 import traitlets as t
 
+from ..fingerprint import array_digest
 from ..session import Session
 from .bundle import bundle_source
 from .thumbnails import thumbnail
@@ -74,6 +74,7 @@ class SessionWidget(anywidget.AnyWidget):
     model = t.Unicode("").tag(sync=True)
     n_total = t.Int(0).tag(sync=True)
     n_view = t.Int(0).tag(sync=True)
+    has_images = t.Bool(False, help="the current model's pairs have images (thumbnails)").tag(sync=True)
     #: UTF-8 of every caption, concatenated (binary); caption i is
     #: ``captions_utf8[caption_offsets[i]:caption_offsets[i + 1]]``.
     captions_utf8 = t.Bytes(b"").tag(sync=True)
@@ -98,12 +99,12 @@ class SessionWidget(anywidget.AnyWidget):
         super().__init__(**kwargs)
         self.widget_id = uuid.uuid4().hex[:12]
         self.link_group = link_group or f"session-{id(session):x}"
-        self.models = session.models
+        t.dlink((session, "models"), (self, "models"))
         for name in self._synced_session_traits + ("hover", "selection"):
             t.link((session, name), (self, name))
         session.observe(self._on_model, names="model")
-        session.observe(self._on_indices, names=["indices", "cluster", "cluster_quadrant", "gap_closed",
-                                                 "ordering_version"])
+        session.observe(self._on_indices, names=["indices", "cluster", "cluster_quadrant", "cluster_leaf_order",
+                                                 "gap_closed", "gap_scope", "ordering_version"])
         t.dlink((session, "status"), (self, "status"))
         self._on_model(None)
         self.on_msg(self._dispatch)
@@ -125,6 +126,7 @@ class SessionWidget(anywidget.AnyWidget):
         emb = self.session.embeddings
         with self.hold_sync():
             self.n_total = emb.n
+            self.has_images = emb.image_source is not None
             self.captions_utf8, self.caption_offsets = pack_strings(emb.captions)
             self._on_indices(None)
 
@@ -139,8 +141,7 @@ class SessionWidget(anywidget.AnyWidget):
                 order = np.asarray(self.session.order, dtype=np.int32)
                 self.n_view = int(order.size)
                 self.order = order.tobytes()
-                digest = hashlib.blake2b(order.tobytes(), digest_size=4).hexdigest()
-                self.order_hash = f"{order.size}-{digest}"
+                self.order_hash = f"{order.size}-{array_digest(order, digest_size=4)}"
                 self._refresh_view()
                 if np.array_equal(np.asarray(self.session.order, dtype=np.int32), order):
                     break

@@ -19,10 +19,12 @@ class Comparison(ipw.HBox):
 
     Attributes ``left`` and ``right`` are the two :class:`Explorer` instances; other keyword
     arguments (e.g. ``gap_closed=True``) are passed to both; ``view_size`` (CSS px) keeps the
-    two side by side.
+    two side by side. ``shared_scale`` (default True) puts both heatmaps on one colour scale, the
+    union of their value ranges, locked (the legends say so); :meth:`share_scale` redoes it for
+    what is shown now, and ``shared_scale=False`` leaves each side its own range.
     """
 
-    def __init__(self, left, right=None, *, view_size: int = 300, **state):
+    def __init__(self, left, right=None, *, view_size: int = 300, shared_scale: bool = True, **state):
         if right is None:
             if not isinstance(left, dict) or len(left) != 2:
                 raise EmbeddingError("Comparison needs two Embeddings or a dict of exactly two models")
@@ -41,3 +43,15 @@ class Comparison(ipw.HBox):
         self.left = Explorer({name_a: left}, link_group=group, title=name_a, view_size=view_size, **state)
         self.right = Explorer({name_b: right}, link_group=group, title=name_b, view_size=view_size, **state)
         super().__init__([self.left, self.right], layout=ipw.Layout(width="100%"))
+        if shared_scale:
+            self.share_scale()
+
+    def share_scale(self, vmin: float = None, vmax: float = None) -> tuple[float, float]:
+        """Lock both heatmaps to one colour scale: [vmin, vmax], by default the union of the
+        ranges the two views show now. Returns the (vmin, vmax) used."""
+        sides = (self.left, self.right)
+        lo = min(side.vmin for side in sides) if vmin is None else float(vmin)
+        hi = max(side.vmax for side in sides) if vmax is None else float(vmax)
+        for side in sides:
+            side.lock_scale(lo, hi, note="shared by both models")
+        return lo, hi

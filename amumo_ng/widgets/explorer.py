@@ -9,20 +9,24 @@ from __future__ import annotations
 import math
 import threading
 
+import numpy as np
+
 import traitlets as t
 
-from ..session import QUADRANTS
+from ..session import GAP_SCOPES, PROJECTION_SCOPES, QUADRANTS
 from .base import SessionWidget
 from .heatmap import HeatmapMixin
 from .scatter import ScatterMixin
+from .scatter_colors import ColorByMixin
+from .search import SearchMixin
 
 #: Up to this many pairs the gap/loss readout is computed before the Explorer returns.
 READOUT_SYNC_LIMIT = 2000
 
 #: Session traits the Explorer's controls set (two-way linked).
 CONTROL_TRAITS = (
-    "model", "filter_pattern", "filter_regex", "gap_closed", "cluster", "cluster_quadrant",
-    "selection_filter",
+    "model", "filter_pattern", "filter_regex", "gap_closed", "gap_scope", "cluster", "cluster_quadrant",
+    "cluster_leaf_order", "projection_scope", "selection_filter",
 )
 
 
@@ -31,7 +35,7 @@ def _clean(value: float):
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
 
 
-class Explorer(HeatmapMixin, ScatterMixin, SessionWidget):
+class Explorer(HeatmapMixin, ScatterMixin, ColorByMixin, SearchMixin, SessionWidget):
     """Linked similarity heatmap, projection scatter and hover panel with controls.
 
     Parameters
@@ -62,10 +66,15 @@ class Explorer(HeatmapMixin, ScatterMixin, SessionWidget):
     filter_regex = t.Bool(False).tag(sync=True)
     filter_error = t.Unicode("").tag(sync=True)
     gap_closed = t.Bool(False).tag(sync=True)
+    gap_scope = t.Unicode("view", help="pairs the gap is closed and read out on: 'view' or 'all'").tag(sync=True)
+    gap_scopes = t.List(t.List(t.Unicode()), [list(g) for g in GAP_SCOPES]).tag(sync=True)
     gap_readout = t.Dict().tag(sync=True)
     cluster = t.Bool(False).tag(sync=True)
     cluster_quadrant = t.Unicode("image-image").tag(sync=True)
     quadrants = t.List(t.List(t.Unicode()), [list(q) for q in QUADRANTS]).tag(sync=True)
+    cluster_leaf_order = t.Unicode("dendrogram").tag(sync=True)
+    projection_scope = t.Unicode("all").tag(sync=True)
+    projection_scopes = t.List(t.List(t.Unicode()), [list(p) for p in PROJECTION_SCOPES]).tag(sync=True)
     selection_filter = t.Bool(False).tag(sync=True)
 
     def __init__(self, data=None, *, session=None, link_group=None, title: str = "", **state):
@@ -74,25 +83,37 @@ class Explorer(HeatmapMixin, ScatterMixin, SessionWidget):
         t.dlink((self.session, "filter_error"), (self, "filter_error"))
         for name, value in session_state.items():
             setattr(self.session, name, value)
-        self.session.observe(self._refresh_readout, names="model")
+        self.session.observe(self._refresh_readout, names=["model", "indices", "gap_scope"])
         self._refresh_readout(None)
         self._init_heatmap()
         self._init_scatter()
+        self._init_colors()
+
+    def _readout_key(self) -> tuple:
+        session = self.session
+        scope, idx = session.gap_pairs()
+        return session.model, scope, None if idx is None else session.indices_key()
 
     def _refresh_readout(self, _change) -> None:
-        """Gap/loss readout of the current model: at once for small sets, else in a worker
-        thread (the loss costs O(n²·d)); ``{"pending": True}`` meanwhile."""
-        session, model = self.session, self.session.model
+        """Gap/loss readout of the pairs :meth:`Session.gap_pairs` names: at once for small sets,
+        else in a worker thread (the loss costs O(n²·d)); ``{"pending": True, "n": ...}`` meanwhile.
+        A readout that finishes after the view changed again is dropped."""
+        session, key = self.session, self._readout_key()
+        if key == getattr(self, "_readout_shown", None):
+            return
+        self._readout_shown = key
+        scope, idx = session.gap_pairs()
+        n = session.n_total if idx is None else int(idx.size)
 
         def publish():
             readouts = session.readouts()
-            if session.model == model:
+            if self._readout_key() == key:
                 self.gap_readout = {k: _clean(v) for k, v in readouts.items()}
 
-        if session.n_total <= READOUT_SYNC_LIMIT:
+        if n <= READOUT_SYNC_LIMIT:
             publish()
             return
-        self.gap_readout = {"pending": True, "n": session.n_total}
+        self.gap_readout = {"pending": True, "n": n, "scope": scope, "n_total": session.n_total}
         self._readout_thread = threading.Thread(target=publish, name="amumo-readout", daemon=True)
         self._readout_thread.start()
 
@@ -102,6 +123,25 @@ class Explorer(HeatmapMixin, ScatterMixin, SessionWidget):
         if thread is not None:
             thread.join(timeout)
         return self.gap_readout
+
+    def selected(self):
+        """The lasso selection as a pandas DataFrame, one row per selected pair: ``index`` (pair
+        index), ``caption``, the ``meta`` columns, and ``pair_cosine`` (cosine similarity of the
+        pair's image and text vectors as shown: gap-closed when the gap is closed)."""
+        import pandas as pd
+
+        session = self.session
+        idx = np.asarray(session.selection, dtype=np.int64)
+        img, txt = session.vectors()
+        emb = session.embeddings
+        frame = pd.DataFrame({"index": idx, "caption": [emb.captions[i] for i in idx],
+                              "pair_cosine": np.einsum("ij,ij->i", img[idx], txt[idx]).astype(np.float32)})
+        meta = getattr(emb, "meta", None)
+        if meta is not None and len(meta.columns):
+            extra = meta.iloc[idx].reset_index(drop=True)
+            extra = extra[[c for c in extra.columns if c not in frame.columns]]
+            frame = pd.concat([frame[["index", "caption"]], extra, frame[["pair_cosine"]]], axis=1)
+        return frame
 
     @classmethod
     def compare(cls, left, right=None, **kwargs):

@@ -18,6 +18,9 @@ from .heatmap_view import full_view, region_view
 #: Default most cells a side the browser is sent (the canvas draws one pixel per cell).
 DEFAULT_GRID = 1024
 
+#: Colour-scale modes and what the legend says of each.
+COLOR_SCALES = {"view": "scale: per view", "fixed": "scale: fixed [−1, 1]", "locked": "scale: locked"}
+
 #: Default most bytes of view unit vectors (float32 [2k, d]) sent so the browser computes
 #: exact hover values itself (8 MiB: 2k·d·4 bytes, e.g. k = 16,384 pairs at d = 64).
 DEFAULT_VECTOR_BUDGET = 8 * 2**20
@@ -55,6 +58,12 @@ class HeatmapMixin(t.HasTraits):
     vmin = t.Float(0.0).tag(sync=True)
     vmax = t.Float(1.0).tag(sync=True)
     colormap = t.Bytes(viridis_lut().tobytes(), help="uint8 [256, 3] RGB lookup table").tag(sync=True)
+    color_scale = t.Enum(list(COLOR_SCALES), default_value="view",
+                         help="colour range: 'view' (each view's own values), 'fixed' ([-1, 1]) or "
+                              "'locked' (the range at the time of locking, kept across filters, "
+                              "clustering and models)").tag(sync=True)
+    locked_range = t.List(t.Float(), [], help="(vmin, vmax) of the locked scale").tag(sync=True)
+    color_scale_label = t.Unicode("", help="what the legend says of the scale").tag(sync=True)
     cluster_bounds = t.List(t.Int(), help="draw positions where clusters start, plus k").tag(sync=True)
     cluster_names = t.List(t.Unicode()).tag(sync=True)
 
@@ -62,8 +71,46 @@ class HeatmapMixin(t.HasTraits):
         # view changes of the session reach the heatmap through SessionWidget._on_indices ->
         # _refresh_view, so the new order and the new image leave in one message
         self._heatmap_ready = True
-        self.observe(self._refresh_heatmap, names=["grid", "float_limit", "vector_budget"])
+        self._scale_note = ""
+        self.observe(self._on_color_scale, names=["color_scale"])
+        self.observe(self._refresh_heatmap, names=["grid", "float_limit", "vector_budget", "locked_range"])
         self._refresh_heatmap(None)
+
+    # -- colour scale -----------------------------------------------------------------
+    def _on_color_scale(self, change) -> None:
+        if getattr(self, "_locking", False):
+            return
+        self._scale_note = ""
+        if change["new"] == "locked":  # keep what is shown now
+            self._locking = True
+            try:
+                self.locked_range = [float(self.vmin), float(self.vmax)]
+            finally:
+                self._locking = False
+        self._refresh_heatmap(None)
+
+    def lock_scale(self, vmin: float, vmax: float, note: str = "") -> None:
+        """Lock the colour scale to [vmin, vmax] (cosine similarity); ``note`` is added to the
+        legend's label (e.g. "shared by both models")."""
+        vmin, vmax = float(vmin), float(vmax)
+        if not (np.isfinite(vmin) and np.isfinite(vmax) and vmax > vmin):
+            raise ValueError(f"a colour scale needs finite vmin < vmax, got [{vmin}, {vmax}]")
+        self._locking = True  # one redraw, after both traits are set
+        try:
+            self.locked_range = [vmin, vmax]
+            self.color_scale = "locked"
+        finally:
+            self._locking = False
+        self._scale_note = note
+        self._refresh_heatmap(None)
+
+    def _scale(self):
+        """(vmin, vmax) the colours span, or None for the view's own range."""
+        if self.color_scale == "fixed":
+            return (-1.0, 1.0)
+        if self.color_scale == "locked" and len(self.locked_range) == 2:
+            return tuple(self.locked_range)
+        return None
 
     def _refresh_view(self) -> None:
         super()._refresh_view()
@@ -72,6 +119,8 @@ class HeatmapMixin(t.HasTraits):
 
     @serialized
     def _refresh_heatmap(self, _change) -> None:
+        if getattr(self, "_locking", False):
+            return
         session = self.session
         if session.k == 0:  # empty filter result: an empty state, not an error
             with self.hold_sync():
@@ -80,7 +129,12 @@ class HeatmapMixin(t.HasTraits):
                 self.heat_dims = 0
                 self.cluster_bounds, self.cluster_names = [], []
             return
-        image = full_view(session, self.grid, self.float_limit)
+        scale = self._scale()
+        label = COLOR_SCALES[self.color_scale]
+        if scale is not None and self.color_scale == "locked":
+            label += f" [{scale[0]:.2f}, {scale[1]:.2f}]"
+        self.color_scale_label = label + (f" · {self._scale_note}" if self._scale_note else "")
+        image = full_view(session, self.grid, self.float_limit, scale)
         ordering = session.ordering()
         vectors, dims = stacked_view_vectors(session, self.vector_budget)
         with self.hold_sync():
@@ -104,7 +158,7 @@ class HeatmapMixin(t.HasTraits):
         [rows, cols], int32 row edges, int32 col edges, float32 values (only when exact and small)].
         ``order_hash`` in the reply lets the browser drop answers for a view that changed meanwhile."""
         img = region_view(self.session, content["r0"], content["r1"], content["c0"], content["c1"],
-                          self.grid, self.vmin, self.vmax, self.float_limit)
+                          self.grid, self.vmin, self.vmax, self.float_limit, widen=self._scale() is None)
         rows, cols = img.shape
         reply = {"type": "region", "req": content.get("req"), "order_hash": self.order_hash,
                  "r0": img.r0, "r1": img.r1, "c0": img.c0, "c1": img.c1,

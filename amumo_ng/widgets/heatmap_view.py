@@ -61,16 +61,16 @@ def value_range(values: np.ndarray) -> tuple[float, float]:
     return lo, hi
 
 
-def full_view(session, grid: int, float_limit: int) -> HeatmapImage:
+def full_view(session, grid: int, float_limit: int, scale: Optional[tuple] = None) -> HeatmapImage:
     """The whole stacked matrix of the session's view on at most ``grid`` x ``grid`` cells
-    (:func:`~amumo_ng.analysis.similarity.block_mean_similarity`), coloured over the range of
-    its cells, with exact float values when 2k <= ``float_limit``."""
+    (:func:`~amumo_ng.analysis.similarity.block_mean_similarity`), coloured over ``scale``
+    (vmin, vmax) or, when None, the range of its cells; exact float values when 2k <= ``float_limit``."""
     lod = session.level_of_detail(grid)
     values = np.asarray(lod.values, dtype=np.float32)
     edges = np.asarray(lod.edges, dtype=np.int64)
     k2 = 2 * session.k
     exact = bool(lod.exact)
-    vmin, vmax = value_range(values)
+    vmin, vmax = value_range(values) if scale is None else (float(scale[0]), float(scale[1]))
     return HeatmapImage(
         0, k2, 0, k2, edges.astype(np.int32), edges.astype(np.int32),
         quantize(values, vmin, vmax), values if exact and k2 <= float_limit else None, exact, vmin, vmax,
@@ -78,13 +78,14 @@ def full_view(session, grid: int, float_limit: int) -> HeatmapImage:
 
 
 def region_view(session, r0: int, r1: int, c0: int, c1: int, grid: int,
-                vmin: float, vmax: float, float_limit: int) -> HeatmapImage:
+                vmin: float, vmax: float, float_limit: int, widen: bool = True) -> HeatmapImage:
     """The rectangle ``[r0, r1) x [c0, c1)`` at most ``grid`` cells a side: exact tile when it
     fits, else block means (:func:`~amumo_ng.analysis.similarity.level_of_detail_tile`).
 
-    Colours span ``[vmin, vmax]`` (the whole view's range) widened to the region's own values:
-    a whole view of block means has a narrower range than the exact cells a zoom reveals, which
-    would otherwise all clip to the ends of the colour map."""
+    Colours span ``[vmin, vmax]`` (the whole view's range), widened to the region's own values when
+    ``widen`` (per-view colour scale): a whole view of block means has a narrower range than the
+    exact cells a zoom reveals, which would otherwise all clip to the ends of the colour map. A
+    fixed or locked scale is kept as it is (``widen=False``), so colours stay comparable."""
     k2 = 2 * session.k
     r0, r1, c0, c1 = (int(v) for v in (r0, r1, c0, c1))
     if not (0 <= r0 < r1 <= k2 and 0 <= c0 < c1 <= k2):
@@ -95,8 +96,10 @@ def region_view(session, r0: int, r1: int, c0: int, c1: int, grid: int,
     lod = level_of_detail_tile(img, txt, (r0, r1), (c0, c1), max(2, int(grid)))
     values = np.asarray(lod.values, dtype=np.float32)
     small = (r1 - r0) * (c1 - c0) <= float_limit * float_limit
-    lo, hi = value_range(values)
-    vmin, vmax = min(float(vmin), lo), max(float(vmax), hi)
+    vmin, vmax = float(vmin), float(vmax)
+    if widen:
+        lo, hi = value_range(values)
+        vmin, vmax = min(vmin, lo), max(vmax, hi)
     return HeatmapImage(
         r0, r1, c0, c1, np.asarray(lod.edges, np.int32), np.asarray(lod.col_edges, np.int32),
         quantize(values, vmin, vmax), values if lod.exact and small else None, bool(lod.exact), vmin, vmax,

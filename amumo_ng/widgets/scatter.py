@@ -62,7 +62,9 @@ class ScatterMixin(t.HasTraits):
         if self.session.n_total > LINES_DEFAULT_LIMIT:  # 2n spline lines cost more than the points
             self.show_lines = False
         t.link((self.session, "projection"), (self, "projection"))
-        self.session.observe(self._refresh_scatter, names=["projection", "gap_closed", "model"])
+        self._shown_key = None
+        self.session.observe(self._refresh_scatter, names=["projection", "projection_scope", "gap_closed",
+                                                           "gap_scope", "model", "indices"])
         self._refresh_scatter(None)
 
     @serialized
@@ -82,9 +84,15 @@ class ScatterMixin(t.HasTraits):
         if job is not None:
             job.cancel()
 
-    def _refresh_scatter(self, _change) -> None:
-        self.cancel_projection()
+    def _refresh_scatter(self, change) -> None:
         session = self.session
+        # a new view (filter, selection) changes the projection only when it is fitted on the view
+        # or the gap is closed over the view; otherwise the points already shown stay
+        key = (session.model, session.projection_key())
+        if change is not None and change["name"] == "indices" and key == self._shown_key:
+            return
+        self._shown_key = key
+        self.cancel_projection()
         method = session.projection
         if session.n_total < 2:  # nothing to project: image left, text right
             with self.hold_sync():

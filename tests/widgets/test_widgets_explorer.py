@@ -11,7 +11,7 @@ from PIL import Image
 import amumo_ng
 from amumo_ng.analysis.validation import EmbeddingError
 from amumo_ng.store import Embeddings
-from amumo_ng.widgets import Comparison, Scatter
+from amumo_ng.widgets import Comparison, Explorer, Scatter
 from amumo_ng.widgets.bundle import STATIC_DIR, BundleMissingError, bundle_source
 from amumo_ng.widgets.scatter import normalize_points
 from helpers_widgets import make_embeddings, unit
@@ -244,3 +244,29 @@ def test_views_of_one_session_share_one_projection_job(monkeypatch):
             break
         time.sleep(0.05)
     assert fits.count("joint") == 1 and ex.points == sc.points and ex.point_kind == "pair"
+
+
+def test_selected_returns_the_selection_as_a_dataframe():
+    emb = make_embeddings(20)
+    ex = Explorer(emb)
+    ex.selection = [9, 2, 5]
+    frame = ex.selected()
+    assert frame["index"].tolist() == [2, 5, 9]
+    assert frame["caption"].tolist() == [emb.captions[i] for i in (2, 5, 9)]
+    assert "id" in frame.columns
+    i_u = emb.image / np.linalg.norm(emb.image, axis=1, keepdims=True)
+    t_u = emb.text / np.linalg.norm(emb.text, axis=1, keepdims=True)
+    expected = [float(i_u[i] @ t_u[i]) for i in (2, 5, 9)]
+    assert np.allclose(frame["pair_cosine"].to_numpy(), expected, atol=1e-5)
+    ex.selection = []
+    assert len(ex.selected()) == 0 and list(ex.selected().columns) == list(frame.columns)
+
+
+def test_readout_follows_the_filter_and_names_its_pairs():
+    emb = make_embeddings(40)
+    ex = Explorer(emb)
+    assert ex.gap_readout["scope"] == "view" and ex.gap_readout["n"] == 40
+    ex.session.filter_pattern = "blue"
+    assert ex.gap_readout["n"] == ex.session.k == 10
+    ex.session.gap_scope = "all"
+    assert ex.gap_readout["scope"] == "all" and ex.gap_readout["n"] == 40

@@ -226,3 +226,30 @@ def test_projection_job_that_finishes_at_once_reports_without_deadlock(monkeypat
     again = []
     assert s.start_projection("tsne", on_done=again.append) is None  # cached now
     assert again == got
+
+
+def test_cross_modal_quadrants_cluster_the_rows_of_the_cross_modal_block():
+    """'image-text' clusters each image by its similarities to all texts in view (Amumo), not the
+    concatenated pair vectors: compare with scipy on the rows of 1 - Î·T̂ᵀ."""
+    from scipy.cluster.hierarchy import fcluster, leaves_list, linkage
+    from scipy.spatial.distance import pdist
+    from sklearn.metrics import adjusted_rand_score
+
+    emb = make_embeddings(30, seed=4)
+    s = Session(emb, cluster=True, cluster_quadrant="image-text")
+    i_u, t_u = unit(emb.image), unit(emb.text)
+    for quadrant, rows, cols in (("image-text", i_u, t_u), ("text-image", t_u, i_u)):
+        s.cluster_quadrant = quadrant
+        tree = linkage(pdist(1.0 - rows @ cols.T, "euclidean"), "complete")
+        ref = fcluster(tree, t=10, criterion="maxclust")
+        ordering = s.ordering()
+        assert adjusted_rand_score(ref, ordering.labels) == pytest.approx(1.0)
+        # dendrogram leaves, made contiguous per cluster: the leaf order restricted to each cluster
+        leaves = leaves_list(tree)
+        for a, b in zip(ordering.boundaries[:-1], ordering.boundaries[1:]):
+            members = ordering.permutation[a:b]
+            assert members.tolist() == [i for i in leaves if i in set(members.tolist())]
+    s.cluster_leaf_order = "amumo-argsort"
+    s.cluster_quadrant = "image-text"
+    ref = fcluster(linkage(pdist(1.0 - i_u @ t_u.T, "euclidean"), "complete"), t=10, criterion="maxclust")
+    assert adjusted_rand_score(ref, s.ordering().labels) == pytest.approx(1.0)
