@@ -2,7 +2,8 @@
 
 CLIP's image and text embeddings each fill a thin, off-centre ellipsoidal shell. This module
 describes each modality by its mean vector (the shell's offset from the origin), per-dimension
-spread and principal axes, and measures each sample's *conformity*: its mean cosine similarity to
+spread and principal axes and the thin-shell statistics of its mean-subtracted norms (Property 2 of
+the paper), and measures each sample's *conformity*: its mean cosine similarity to
 all other samples of its modality (high = typical, low = unusual).
 """
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .validation import EmbeddingError, as_matrix, l2_normalize
+from .validation import EmbeddingError, as_matrix, as_pair, l2_normalize
 
 __all__ = ["ModalityGeometry", "DoubleEllipsoid", "modality_geometry", "double_ellipsoid", "conformity"]
 
@@ -26,7 +27,16 @@ class ModalityGeometry:
     (ddof=1); ``axes``: float32 [k, d] unit principal directions (rows, decreasing variance, sign fixed so
     the largest entry is positive); ``variances``: float64 [k] variance along each axis;
     ``total_variance``: sum of all d covariance eigenvalues (= sum of std²); ``norm_mean``/``norm_std``:
-    mean and standard deviation of the sample norms ‖x_i‖.
+    mean and standard deviation (ddof=1) of the RAW sample norms ‖v_i‖.
+
+    Thin shell (Levi & Gilboa, Sec. 3.2.1, Eq. 3-4 and Property 2), on the MEAN-SUBTRACTED vectors
+    x_i = v_i − mean, whose norm is written ‖x‖ = μ_norm + y with E[y] = 0:
+    ``centered_norm_mean`` μ_norm = mean_i ‖x_i‖; ``centered_norm_var`` var(y) = var_i ‖x_i‖ with
+    ddof=0 (population moments, so that E‖x‖² = μ_norm² + var(y) holds exactly);
+    ``rms_centered_norm`` √E‖x‖² = √(mean_i ‖x_i‖²) (= √((n−1)/n · total_variance));
+    ``thin_shell_error`` (√E‖x‖² − μ_norm) / μ_norm, the relative error of approximating the mean norm
+    by √tr(C) (the paper reports 0.18 % for MS-COCO images; 0.0 when every x_i is 0). A small error
+    means the mass sits in a thin shell of radius ≈ μ_norm around the mean, none near the mean.
     """
 
     mean: np.ndarray
@@ -37,6 +47,10 @@ class ModalityGeometry:
     total_variance: float
     norm_mean: float
     norm_std: float
+    centered_norm_mean: float
+    centered_norm_var: float
+    rms_centered_norm: float
+    thin_shell_error: float
 
     @property
     def explained_ratio(self) -> np.ndarray:
@@ -56,6 +70,14 @@ def _covariance(x: np.ndarray, mean64: np.ndarray) -> np.ndarray:
     return acc / (x.shape[0] - 1)
 
 
+def _centered_norms(x: np.ndarray, mean64: np.ndarray) -> np.ndarray:
+    """‖x_i − mean‖ of every row, float64 [n], in row chunks."""
+    out = np.empty(x.shape[0], dtype=np.float64)
+    for start in range(0, x.shape[0], _CHUNK_ROWS):
+        out[start:start + _CHUNK_ROWS] = np.linalg.norm(x[start:start + _CHUNK_ROWS].astype(np.float64) - mean64, axis=1)
+    return out
+
+
 def modality_geometry(x, n_axes: int = 10) -> ModalityGeometry:
     """Mean, spread and the ``n_axes`` leading principal axes of raw vectors ``x`` [n, d], n >= 2.
 
@@ -72,6 +94,9 @@ def modality_geometry(x, n_axes: int = 10) -> ModalityGeometry:
     signs = np.sign(axes[np.arange(axes.shape[0]), np.abs(axes).argmax(axis=1)])
     signs[signs == 0] = 1.0
     norms = np.linalg.norm(x, axis=1).astype(np.float64)
+    centered = _centered_norms(x, mean64)
+    mu_norm = float(centered.mean())
+    rms = float(np.sqrt(np.mean(centered ** 2)))
     return ModalityGeometry(
         mean=mean64.astype(np.float32),
         mean_norm=float(np.linalg.norm(mean64)),
@@ -81,6 +106,10 @@ def modality_geometry(x, n_axes: int = 10) -> ModalityGeometry:
         total_variance=float(np.trace(cov)),
         norm_mean=float(norms.mean()),
         norm_std=float(norms.std(ddof=1)),
+        centered_norm_mean=mu_norm,
+        centered_norm_var=float(centered.var(ddof=0)),
+        rms_centered_norm=rms,
+        thin_shell_error=(rms - mu_norm) / mu_norm if mu_norm > 0 else 0.0,
     )
 
 
@@ -104,10 +133,7 @@ def double_ellipsoid(image, text, n_axes: int = 10) -> DoubleEllipsoid:
 
     Raises :class:`EmbeddingError` for unequal d or a zero mean vector (no angle).
     """
-    img = as_matrix(image, "image embeddings", min_rows=2, allow_zero_rows=True)
-    txt = as_matrix(text, "text embeddings", min_rows=2, allow_zero_rows=True)
-    if img.shape[1] != txt.shape[1]:
-        raise EmbeddingError(f"image and text embeddings differ in dimension: {img.shape[1]} vs {txt.shape[1]}")
+    img, txt = as_pair(image, text, min_rows=2, same_n=False, allow_zero_rows=True)
     geo_i, geo_t = modality_geometry(img, n_axes), modality_geometry(txt, n_axes)
     mi, mt = geo_i.mean.astype(np.float64), geo_t.mean.astype(np.float64)
     if geo_i.mean_norm == 0 or geo_t.mean_norm == 0:

@@ -3,13 +3,14 @@
 Two kinds of functions live here:
 
 * Training objectives (:func:`clip_loss`, :func:`cyclip_loss`, :func:`cloob_loss` and their
-  parts :func:`hopfield_retrieval`, :func:`info_loob`). Given ``torch`` tensors they return a
+  parts :func:`hopfield_retrieval`, :func:`info_loob`; CLOOB's InfoLOOB is scaled by τ = 1/inv_tau
+  as in the reference code ml-jku/cloob). Given ``torch`` tensors they return a
   differentiable scalar tensor; given numpy arrays they return a Python float (computed with
   torch in float64). Inputs are raw embeddings [n, d]; every function L2-normalises rows first.
 * The evaluation figure :func:`contrastive_loss` (numpy in, float out), which also reproduces
   the published Amumo / Liang et al. procedure with ``compat="amumo"``.
 
-Losses are in nats (natural log), averaged over pairs.
+Losses are in nats (natural log), averaged over pairs (InfoLOOB: nats times τ).
 """
 from __future__ import annotations
 
@@ -30,19 +31,18 @@ __all__ = [
 
 
 # -- helpers ----------------------------------------------------------------------------
-def _to_torch(image, text, same_n: bool = True):
-    """(image, text, was_numpy): torch tensors; numpy input is validated and made float64."""
+def _to_torch(image, text, same_n: bool = True, names=("image embeddings", "text embeddings")):
+    """(image, text, was_numpy): torch tensors, checked by :func:`as_pair`.
+
+    Tensors are checked for shape only (they stay on their device, in the autograd graph); numpy
+    input is fully validated (finite, no zero rows) and computed in float64 from the original values.
+    """
     import torch
 
     if isinstance(image, torch.Tensor) and isinstance(text, torch.Tensor):
-        if image.ndim != 2 or text.ndim != 2:
-            raise EmbeddingError(f"expected 2-D tensors [n, d], got {tuple(image.shape)} and {tuple(text.shape)}")
-        if image.shape[1] != text.shape[1]:
-            raise EmbeddingError(f"image and text embeddings differ in dimension: {image.shape[1]} vs {text.shape[1]}")
-        if same_n and image.shape[0] != text.shape[0]:
-            raise EmbeddingError(f"image and text counts differ: {image.shape[0]} vs {text.shape[0]}")
+        as_pair(image, text, same_n=same_n, check_values=False, names=names)
         return image, text, False
-    as_pair(image, text, same_n=same_n)  # validation only; compute in float64 from the original values
+    as_pair(image, text, same_n=same_n, names=names)  # validation only
     img = np.array(image, dtype=np.float64)
     txt = np.array(text, dtype=np.float64)
     return torch.from_numpy(img), torch.from_numpy(txt), True
@@ -118,25 +118,29 @@ def hopfield_retrieval(state, memory, beta: float):
 
     if not (math.isfinite(float(beta)) and float(beta) > 0):
         raise EmbeddingError(f"beta must be a positive finite number, got {beta}")
-    x, m, was_numpy = _to_torch(state, memory, same_n=False)
+    x, m, was_numpy = _to_torch(state, memory, same_n=False, names=("state", "memory"))
     x, m = _normalize(x), _normalize(m)
     u = _normalize(torch.softmax(beta * x @ m.T, dim=-1) @ m)
     return u.numpy() if was_numpy else u
 
 
 def info_loob(anchor, other, inv_tau: float):
-    """InfoLOOB ("leave one out bound") of CLOOB: the positive is left out of the denominator.
+    """InfoLOOB ("leave one out bound") of CLOOB, scaled by τ as in the CLOOB reference code.
 
-    ``anchor`` A, ``other`` B [n, d] (L2-normalised first)::
+    ``anchor`` A, ``other`` B [n, d] (L2-normalised first), τ = 1 / ``inv_tau``::
 
-        loss = -(1/n) * sum_i [ inv_tau * <A_i, B_i> - log sum_{j != i} exp(inv_tau * <A_i, B_j>) ]
+        loss = τ · (1/n) · sum_i [ log sum_{j != i} exp(inv_tau · <A_i, B_j>) − inv_tau · <A_i, B_i> ]
 
-    Needs n >= 2 (otherwise the denominator is empty).
+    The positive is left out of the denominator. This is ``infoLOOB_loss(x, y, i, inv_tau)`` of
+    ml-jku/cloob (``src/training/methods.py``), which returns ``tau * (positives + negatives)``; the
+    reference masks the positive with a logit of −1000 instead of −∞, the same value for
+    inv_tau < ~1000. Without the factor τ (amumo-ng before this fix) the value is inv_tau times
+    larger; the gradient direction is the same. Needs n >= 2.
     """
     import torch
 
     _check_scale(inv_tau, "inv_tau")
-    a, b, was_numpy = _to_torch(anchor, other)
+    a, b, was_numpy = _to_torch(anchor, other, names=("anchor", "other"))
     n = a.shape[0]
     if n < 2:
         raise EmbeddingError("InfoLOOB needs at least 2 pairs (the denominator leaves the positive out)")
@@ -145,11 +149,11 @@ def info_loob(anchor, other, inv_tau: float):
     eye = torch.eye(n, dtype=torch.bool, device=logits.device)
     positives = logits.diagonal()
     negatives = torch.logsumexp(logits.masked_fill(eye, float("-inf")), dim=1)
-    return _out((negatives - positives).mean(), was_numpy)
+    return _out((negatives - positives).mean() / inv_tau, was_numpy)
 
 
 def cloob_loss(image, text, inv_tau: float = 30.0, beta: float = 8.0):
-    """CLOOB (Fürst et al. 2022): InfoLOOB on Hopfield-retrieved embeddings.
+    """CLOOB (Fürst et al. 2022): InfoLOOB on Hopfield-retrieved embeddings, as the reference code.
 
     With X = images, Y = texts (unit rows, [n, d]) and retrieval R(state, memory)::
 
@@ -157,8 +161,9 @@ def cloob_loss(image, text, inv_tau: float = 30.0, beta: float = 8.0):
         V_x = R(X, Y), V_y = R(Y, Y)   # from the text memory
         loss = info_loob(U_x, U_y, inv_tau) + info_loob(V_y, V_x, inv_tau)
 
-    ``inv_tau`` is the fixed inverse temperature (30 in the paper), ``beta`` the Hopfield
-    inverse temperature (8 in the paper).
+    i.e. the SUM of the two directions, each scaled by τ = 1/inv_tau (``cloob()`` of ml-jku/cloob,
+    ``src/training/methods.py``: ``loss_img + loss_txt``). ``inv_tau`` is the fixed inverse
+    temperature (30 in the paper), ``beta`` the Hopfield inverse temperature (8 in the paper).
     """
     img, txt, was_numpy = _to_torch(image, text)
     u_x = hopfield_retrieval(img, img, beta)

@@ -55,10 +55,7 @@ def cosine_similarity(a, b) -> np.ndarray:
     (n = 20,000 → 1.6 GB float32); no float64 n×n temporaries.
     Raises :class:`EmbeddingError` for non-2-D input, NaN/inf, all-zero rows or unequal d.
     """
-    a = as_matrix(a, "a")
-    b = as_matrix(b, "b")
-    if a.shape[1] != b.shape[1]:
-        raise EmbeddingError(f"a and b differ in dimension: {a.shape[1]} vs {b.shape[1]}")
+    a, b = as_pair(a, b, same_n=False, names=("a", "b"))
     return _unit_product(l2_normalize(a), l2_normalize(b))
 
 

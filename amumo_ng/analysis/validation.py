@@ -1,7 +1,8 @@
 """Input validation shared by the analysis functions and the embedding store.
 
 Every public analysis function validates its arrays here so that bad input
-gives a clear :class:`EmbeddingError` and never a silent NaN.
+gives a clear :class:`EmbeddingError` and never a silent NaN. A pair of matrices (image and text,
+rows and columns, state and memory, numpy or torch) is checked by :func:`as_pair` and nothing else.
 """
 from __future__ import annotations
 
@@ -48,21 +49,50 @@ def as_matrix(x, name: str = "array", *, min_rows: int = 1, allow_zero_rows: boo
     return arr
 
 
-def as_pair(image, text, *, min_rows: int = 1, same_n: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Validate an (image, text) pair of matrices: each as :func:`as_matrix`, equal d, and
-    (when ``same_n``) equal n. Returns float32 copies/views [n, d]."""
-    img = as_matrix(image, "image embeddings", min_rows=min_rows)
-    txt = as_matrix(text, "text embeddings", min_rows=min_rows)
+def as_pair(image, text, *, min_rows: int = 1, same_n: bool = True, check_values: bool = True,
+            allow_zero_rows: bool = False, names: tuple[str, str] = ("image embeddings", "text embeddings")):
+    """THE check of a pair of matrices (image [n_i, d], text [n_t, d]); every pair function calls it.
+
+    Checks: both numeric and 2-D, at least ``min_rows`` rows and one column each, equal d, and (when
+    ``same_n``) equal n, i.e. pairs aligned row by row. With ``check_values`` (default) each matrix
+    goes through :func:`as_matrix` (finite, no all-zero row unless ``allow_zero_rows``) and float32
+    C-contiguous copies/views are returned. With ``check_values=False`` only shapes and dtypes are
+    checked, in O(1) without reading values or copying (for callers that validate the rows they read,
+    and for torch tensors, which are returned unchanged). ``names`` label the two matrices in errors.
+    Raises :class:`EmbeddingError`.
+    """
+    first, second = names
+    if check_values:
+        img = as_matrix(image, first, min_rows=min_rows, allow_zero_rows=allow_zero_rows)
+        txt = as_matrix(text, second, min_rows=min_rows, allow_zero_rows=allow_zero_rows)
+    else:
+        img, txt = _shaped(image, first, min_rows), _shaped(text, second, min_rows)
+    default = names == ("image embeddings", "text embeddings")
+    both = "image and text embeddings" if default else f"{first} and {second}"
     if img.shape[1] != txt.shape[1]:
-        raise EmbeddingError(
-            f"image and text embeddings differ in dimension: {img.shape[1]} vs {txt.shape[1]}"
-        )
+        raise EmbeddingError(f"{both} differ in dimension: {img.shape[1]} vs {txt.shape[1]}")
     if same_n and img.shape[0] != txt.shape[0]:
-        raise EmbeddingError(
-            f"image and text counts differ: {img.shape[0]} images vs {txt.shape[0]} texts "
-            "(pairs must be aligned row by row)"
-        )
+        counts = (f"image and text counts differ: {img.shape[0]} images vs {txt.shape[0]} texts" if default
+                  else f"{first} and {second} counts differ: {img.shape[0]} vs {txt.shape[0]}")
+        raise EmbeddingError(f"{counts} (pairs must be aligned row by row)")
     return img, txt
+
+
+def _shaped(value, name: str, min_rows: int):
+    """``value`` as an array (or an unchanged tensor-like object with ``shape``/``ndim``), shape checked only."""
+    if isinstance(value, np.ndarray) or not (hasattr(value, "shape") and hasattr(value, "ndim")):
+        value = np.asarray(value)
+        if value.dtype == object or not np.issubdtype(value.dtype, np.number):
+            raise EmbeddingError(f"{name}: expected a numeric array, got dtype {value.dtype}")
+    elif callable(getattr(value, "is_floating_point", None)) and not value.is_floating_point():
+        raise EmbeddingError(f"{name}: expected a floating-point tensor, got dtype {value.dtype}")
+    if value.ndim != 2:
+        raise EmbeddingError(f"{name}: expected a 2-D array [n, d], got shape {tuple(value.shape)}")
+    if value.shape[0] < 1 or value.shape[1] < 1:
+        raise EmbeddingError(f"{name}: expected at least one row and one column, got shape {tuple(value.shape)}")
+    if value.shape[0] < min_rows:
+        raise EmbeddingError(f"{name}: needs at least {min_rows} row(s), got {value.shape[0]}")
+    return value
 
 
 def l2_normalize(x: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -73,28 +103,10 @@ def l2_normalize(x: np.ndarray, axis: int = -1) -> np.ndarray:
 
 
 def pair_shape(image, text) -> tuple[np.ndarray, np.ndarray]:
-    """Check that ``image`` and ``text`` are numeric 2-D arrays of one shape [n, d] with n, d >= 1,
-    WITHOUT reading their values (O(1), no copy of a float32 C-contiguous or memory-mapped array).
+    """Shapes-only check of an aligned pair: ``as_pair(image, text, check_values=False)``.
 
-    For callers that use only some rows (tiles, zoomed views): they validate the rows they read with
-    :func:`as_matrix`. Returns the two arrays (``np.asarray`` views).
+    Numeric 2-D arrays of one shape [n, d], n, d >= 1, WITHOUT reading their values (O(1), no copy of a
+    float32 C-contiguous or memory-mapped array). For callers that use only some rows (tiles, zoomed
+    views): they validate the rows they read with :func:`as_matrix`. Returns the two arrays.
     """
-    arrays = []
-    for value, name in ((image, "image embeddings"), (text, "text embeddings")):
-        arr = np.asarray(value)
-        if arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
-            raise EmbeddingError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
-        if arr.ndim != 2:
-            raise EmbeddingError(f"{name}: expected a 2-D array [n, d], got shape {arr.shape}")
-        if arr.shape[0] < 1 or arr.shape[1] < 1:
-            raise EmbeddingError(f"{name}: expected at least one row and one column, got shape {arr.shape}")
-        arrays.append(arr)
-    img, txt = arrays
-    if img.shape[1] != txt.shape[1]:
-        raise EmbeddingError(f"image and text embeddings differ in dimension: {img.shape[1]} vs {txt.shape[1]}")
-    if img.shape[0] != txt.shape[0]:
-        raise EmbeddingError(
-            f"image and text counts differ: {img.shape[0]} images vs {txt.shape[0]} texts "
-            "(pairs must be aligned row by row)"
-        )
-    return img, txt
+    return as_pair(image, text, check_values=False)

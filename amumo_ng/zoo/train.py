@@ -18,7 +18,9 @@ Writes ``{out}/toy-{loss}.safetensors`` (float16 open_clip state dict, loadable 
 
 * CLIP: symmetric InfoNCE, learnable temperature (logit scale clamped at 100).
 * CyCLIP: CLIP + 0.25 in-modal + 0.25 cross-modal cyclic consistency, learnable temperature.
-* CLOOB: InfoLOOB on Hopfield retrievals, fixed inverse temperature 30, beta 8.
+* CLOOB: InfoLOOB on Hopfield retrievals, fixed inverse temperature 30, beta 8. The loss is scaled by
+  tau = 1/inv_tau as in the CLOOB reference code; the shipped ``toy-cloob`` was trained before that
+  fix with the unscaled loss (inv_tau times larger; its card says so).
 """
 from __future__ import annotations
 

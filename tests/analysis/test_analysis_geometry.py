@@ -1,6 +1,8 @@
 """Raw per-modality geometry and conformity against hand values and loops."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -90,3 +92,57 @@ def test_zero_rows_are_allowed_for_raw_geometry():
     x = np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 2.0]])
     geo = modality_geometry(x)
     np.testing.assert_allclose(geo.mean, [2 / 3, 2 / 3], rtol=1e-6)
+
+
+# -- thin shell (Levi & Gilboa, Eq. 3-4, Property 2) -------------------------------------------
+def brute_thin_shell(x):
+    """(mu_norm, var(y) with ddof=0, sqrt(E||x||^2), relative error) of mean-subtracted rows, by loops."""
+    rows = [[float(v) for v in r] for r in np.asarray(x, dtype=np.float64)]
+    n, d = len(rows), len(rows[0])
+    mean = [sum(r[k] for r in rows) / n for k in range(d)]
+    norms = [math.sqrt(sum((r[k] - mean[k]) ** 2 for k in range(d))) for r in rows]
+    mu = sum(norms) / n
+    var = sum((v - mu) ** 2 for v in norms) / n
+    rms = math.sqrt(sum(v * v for v in norms) / n)
+    return mu, var, rms, (rms - mu) / mu
+
+
+def test_thin_shell_of_the_hand_checked_cross():
+    # centred rows (±3, 0), (0, ±1): norms 3, 3, 1, 1 -> mu 2, var 1, rms sqrt(5)
+    geo = modality_geometry(CROSS)
+    assert geo.centered_norm_mean == pytest.approx(2.0)
+    assert geo.centered_norm_var == pytest.approx(1.0)
+    assert geo.rms_centered_norm == pytest.approx(np.sqrt(5.0))
+    assert geo.thin_shell_error == pytest.approx((np.sqrt(5.0) - 2.0) / 2.0)
+    # the raw norms are another thing: rows are off-centre
+    assert geo.norm_mean == pytest.approx(np.linalg.norm(CROSS, axis=1).mean())
+
+
+@pytest.mark.parametrize("seed,d", [(0, 5), (1, 40)])
+def test_thin_shell_matches_loops_and_the_moment_identity(seed, d, monkeypatch):
+    rng = np.random.default_rng(seed)
+    x = (rng.normal(size=(70, d)) * rng.uniform(0.2, 2.0, size=d) + 3.0).astype(np.float32)
+    monkeypatch.setattr(geometry, "_CHUNK_ROWS", 16)  # norms accumulated over several chunks
+    geo = modality_geometry(x)
+    mu, var, rms, error = brute_thin_shell(x)
+    assert geo.centered_norm_mean == pytest.approx(mu, rel=1e-6)
+    assert geo.centered_norm_var == pytest.approx(var, rel=1e-5)
+    assert geo.rms_centered_norm == pytest.approx(rms, rel=1e-6)
+    assert geo.thin_shell_error == pytest.approx(error, rel=1e-4)
+    # E||x||^2 = mu_norm^2 + var(y) (ddof=0), and E||x||^2 = trace of the ddof=0 covariance
+    assert geo.rms_centered_norm ** 2 == pytest.approx(geo.centered_norm_mean ** 2 + geo.centered_norm_var, rel=1e-12)
+    assert geo.rms_centered_norm ** 2 == pytest.approx(geo.total_variance * (len(x) - 1) / len(x), rel=1e-5)
+
+
+def test_thin_shell_is_thin_in_high_dimension_only():
+    rng = np.random.default_rng(5)
+    high = modality_geometry(rng.normal(size=(400, 256)) + 1.0)
+    low = modality_geometry(rng.normal(size=(4000, 2)) + 1.0)
+    # isotropic Gaussian: rms = sqrt(d); in 2-D the norm is Rayleigh: mean sqrt(pi/2), rms sqrt(2)
+    assert high.thin_shell_error < 0.005
+    assert low.thin_shell_error == pytest.approx(np.sqrt(2) / np.sqrt(np.pi / 2) - 1, abs=0.02)
+
+
+def test_thin_shell_of_identical_rows_is_degenerate_not_nan():
+    geo = modality_geometry(np.ones((3, 4)))
+    assert geo.centered_norm_mean == 0.0 and geo.rms_centered_norm == 0.0 and geo.thin_shell_error == 0.0

@@ -67,6 +67,7 @@ def brute_hopfield(state, memory, beta):
 
 
 def brute_info_loob(anchor, other, inv_tau):
+    """tau * mean_i [log sum_{j != i} exp(inv_tau <A_i, B_j>) - inv_tau <A_i, B_i>], tau = 1 / inv_tau."""
     A, B = unit(anchor), unit(other)
     n = len(A)
     total = 0.0
@@ -74,7 +75,20 @@ def brute_info_loob(anchor, other, inv_tau):
         pos = inv_tau * dot(A[i], B[i])
         neg = math.log(sum(math.exp(inv_tau * dot(A[i], B[j])) for j in range(n) if j != i))
         total += neg - pos
-    return total / n
+    return (1.0 / inv_tau) * total / n
+
+
+def reference_info_loob(x, y, inv_tau):
+    """Transcription of infoLOOB_loss in ml-jku/cloob src/training/methods.py (x, y: unit rows)."""
+    x, y = torch.tensor(x, dtype=torch.float64), torch.tensor(y, dtype=torch.float64)
+    i = torch.eye(x.shape[0], dtype=torch.float64)
+    tau = 1 / inv_tau
+    k = x @ y.T / tau
+    positives = -torch.mean(torch.sum(k * i, dim=1))
+    large_neg = -1000.0
+    arg_lse = k * torch.logical_not(i) + i * large_neg
+    negatives = torch.mean(torch.logsumexp(arg_lse, dim=1))
+    return float(tau * (positives + negatives))
 
 
 def brute_cloob(img, txt, inv_tau, beta):
@@ -126,8 +140,29 @@ def test_info_loob_leaves_the_positive_out():
     # two pairs: the denominator holds exactly the one other candidate
     a = np.array([[1.0, 0.0], [0.0, 1.0]])
     b = np.array([[1.0, 0.0], [0.6, 0.8]])
-    expected = 0.5 * ((2 * 0.6 - 2 * 1.0) + (2 * 0.0 - 2 * 0.8))
+    expected = 0.5 * ((2 * 0.6 - 2 * 1.0) + (2 * 0.0 - 2 * 0.8)) / 2.0  # scaled by tau = 1/2
     assert info_loob(a, b, 2.0) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("inv_tau", [1.0, 14.3, 30.0])
+def test_info_loob_matches_the_cloob_reference_including_tau(inv_tau):
+    img, txt = pairs(seed=18)
+    reference = reference_info_loob(unit(img.tolist()), unit(txt.tolist()), inv_tau)
+    assert info_loob(img, txt, inv_tau) == pytest.approx(reference, rel=1e-9)
+    # the pre-fix value was inv_tau times larger
+    unscaled = sum(math.log(sum(math.exp(inv_tau * dot(a, b)) for j, b in enumerate(unit(txt.tolist())) if j != i))
+                   - inv_tau * dot(a, unit(txt.tolist())[i]) for i, a in enumerate(unit(img.tolist()))) / len(img)
+    assert info_loob(img, txt, inv_tau) == pytest.approx(unscaled / inv_tau, rel=1e-9)
+
+
+def test_cloob_loss_is_the_sum_of_both_reference_directions():
+    img, txt = pairs(n=6, seed=19)
+    inv_tau, beta = 30.0, 8.0
+    u_x, u_y = brute_hopfield(img.tolist(), img.tolist(), beta), brute_hopfield(txt.tolist(), img.tolist(), beta)
+    v_x, v_y = brute_hopfield(img.tolist(), txt.tolist(), beta), brute_hopfield(txt.tolist(), txt.tolist(), beta)
+    # reference cloob(): loss_img = infoLOOB(p_xx, p_xy), loss_txt = infoLOOB(p_yy, p_yx); returns their sum
+    expected = reference_info_loob(u_x, u_y, inv_tau) + reference_info_loob(v_y, v_x, inv_tau)
+    assert cloob_loss(img, txt, inv_tau, beta) == pytest.approx(expected, rel=1e-9)
 
 
 @pytest.mark.parametrize("inv_tau,beta", [(30.0, 8.0), (10.0, 2.0)])

@@ -46,3 +46,23 @@ def test_pair_shape_checks_shapes_without_reading_values():
         pair_shape(np.array([["a"]]), np.array([["b"]]))
     with pytest.raises(EmbeddingError, match="at least one row"):
         pair_shape(np.ones((0, 3)), np.ones((0, 3)))
+
+
+def test_as_pair_is_the_one_pair_check():
+    import torch
+    a, b = torch.ones(3, 2, requires_grad=True), torch.full((3, 2), float("nan"))
+    got_a, got_b = as_pair(a, b, check_values=False)
+    assert got_a is a and got_b is b  # shapes only, tensors unchanged (device, autograd graph)
+    with pytest.raises(EmbeddingError, match="floating-point"):
+        as_pair(torch.ones(3, 2, dtype=torch.int64), b, check_values=False)
+    with pytest.raises(EmbeddingError, match="counts differ"):
+        as_pair(a, torch.ones(4, 2), check_values=False)
+    with pytest.raises(EmbeddingError, match="rows and cols differ in dimension"):
+        as_pair(np.ones((3, 2)), np.ones((3, 4)), names=("rows", "cols"), same_n=False)
+    with pytest.raises(EmbeddingError, match="needs at least 2"):
+        as_pair(np.ones((1, 2)), np.ones((1, 2)), min_rows=2, check_values=False)
+    with pytest.raises(EmbeddingError, match="all-zero"):
+        as_pair(np.zeros((2, 2)), np.ones((2, 2)))
+    assert as_pair(np.zeros((2, 2)), np.ones((2, 2)), allow_zero_rows=True)[0].shape == (2, 2)
+    with pytest.raises(EmbeddingError, match="1 images vs 2 texts"):
+        as_pair(np.ones((1, 2)), np.ones((2, 2)))

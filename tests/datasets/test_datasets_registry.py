@@ -146,7 +146,7 @@ def test_folder_and_coco_by_name_equal_direct_construction(tmp_path, jpeg):
 
 
 def test_shapes_by_name():
-    shapes = pytest.importorskip("amumo_ng.datasets.shapes")
+    import amumo_ng.datasets.shapes as shapes  # an ImportError here must fail the suite
     ds = amd.load("shapes", n=4, seed=3)
     ref = shapes.ShapesDataset(n=4, seed=3)
     assert (ds.id, ds.captions) == (ref.id, ref.captions)
