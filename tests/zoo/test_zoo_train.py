@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from amumo_ng.datasets.shapes import ShapesDataset
-from amumo_ng.zoo.configs import MICRO_MODEL, TOY_MODEL, register_toy_configs, toy_config
+from amumo_ng.fingerprint import file_digest as sha256_file
+from amumo_ng.models.configs import MICRO_MODEL, TOY_MODEL, register_toy_configs, toy_config
 from amumo_ng.zoo.train import (
     LOSSES,
     TrainConfig,
@@ -22,7 +23,6 @@ from amumo_ng.zoo.train import (
     objective,
     rendered_images,
     save_weights,
-    sha256_file,
     train,
     train_step,
 )
@@ -62,8 +62,9 @@ def test_a_few_steps_lower_each_loss(loss, batch):
     with torch.no_grad():
         after = float(batch_loss(model, loss, images, tokens))
     # CLOOB starts on a plateau (Hopfield retrieval averages the near-identical initial embeddings),
-    # so it moves least: 6.30 -> 6.25 here, against 5.0 -> 3.1 for CLIP.
-    assert math.isfinite(before) and after < before - 0.02
+    # so it moves least: 0.2100 -> 0.2084 here (InfoLOOB scaled by tau = 1/30, as the reference),
+    # against 5.0 -> 3.1 for CLIP. A relative drop, so the loss's scale does not matter.
+    assert math.isfinite(before) and after < before * (1 - 0.003)
 
 
 def test_temperatures(batch):
