@@ -1,4 +1,4 @@
-"""The ``amumo-ng`` command line: precompute embeddings, list the cache, start the demo."""
+"""The ``amumo-ng`` command line: precompute embeddings, list the cache, warm up UMAP, start the demo."""
 from __future__ import annotations
 
 import argparse
@@ -67,12 +67,30 @@ def find_notebook(name: str = DEMO_NOTEBOOK) -> Path:
     raise FileNotFoundError(f"cannot find the demo notebook {name}")
 
 
+def _warm_up() -> None:
+    from .analysis.projection import numba_cache_dir, warm_up_umap
+
+    print("compiling UMAP (numba, once per machine)...", flush=True)
+    seconds = warm_up_umap()
+    print(f"UMAP ready in {seconds:.1f} s (numba cache: {numba_cache_dir()})", flush=True)
+
+
+def _cmd_warmup(args) -> int:
+    _warm_up()
+    return 0
+
+
 def _cmd_demo(args) -> int:
     from .store.cache import embed
 
     for model in DEFAULT_DEMO["models"]:
         emb = embed(DEFAULT_DEMO["dataset"], model, cache_dir=args.cache_dir, n=DEFAULT_DEMO["n"])
         print(f"ready: {model} on {emb.dataset_id} ({emb.n} pairs)")
+    if not (args.dry_run or args.no_warmup):  # before JupyterLab: the notebook's first UMAP is then fast
+        try:
+            _warm_up()
+        except Exception as exc:  # the demo works without it, only the first UMAP is slower
+            print(f"UMAP warm-up failed ({type(exc).__name__}: {exc}); continuing", file=sys.stderr)
     notebook = find_notebook()
     port = args.port or _free_port()
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--ServerApp.ip=127.0.0.1",
@@ -119,8 +137,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="precompute the embedded default and open the explorer notebook in JupyterLab")
     p.add_argument("--port", type=int, default=None)
     p.add_argument("--token", default=None)
-    p.add_argument("--dry-run", action="store_true", help="precompute and print the JupyterLab command, do not start it")
+    p.add_argument("--dry-run", action="store_true",
+                   help="precompute and print the JupyterLab command, do not warm up UMAP or start JupyterLab")
+    p.add_argument("--no-warmup", action="store_true", help="do not compile UMAP before starting JupyterLab")
     p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("warmup", help="compile UMAP's numba code once, cached on disk for every later process")
+    p.set_defaults(func=_cmd_warmup)
     return parser
 
 

@@ -1,4 +1,4 @@
-"""2-D projections of image/text embeddings (PCA, UMAP, t-SNE), cached and runnable in the background.
+"""2-D projections of image/text embeddings (PCA, UMAP, t-SNE), runnable in the background.
 
 Methods (all on L2-normalised rows):
 
@@ -9,16 +9,24 @@ Methods (all on L2-normalised rows):
 - ``"joint"``: one point per pair, projecting the concatenated pair vectors [Î | T̂] [n, 2d]
   (``joint_method`` picks PCA (default), UMAP or t-SNE); only ``pair_xy`` is set.
 
-:class:`ProjectionCache` memoises results by an input fingerprint plus the parameters, and
+UMAP and t-SNE fit each distinct row once (:func:`unique_rows`): identical rows (``shapes`` has many
+identical captions, hence identical text vectors) would otherwise form one hub far from everything
+(UMAP) or distort the perplexity (t-SNE); every duplicate gets its representative's position.
+
+UMAP's numba code is compiled on first use (10–40 s per process); :func:`warm_up_umap` compiles it
+once and numba caches it on disk under ``<amumo cache>/numba`` (see :func:`numba_cache_dir`).
+Results are memoised by the caller (the session's :class:`~amumo_ng.lru.LRUCache`);
 :class:`ProjectionJob` runs a projection in a worker thread with progress and cooperative cancel.
 """
 from __future__ import annotations
 
-import hashlib
+import os
+import sys
 import threading
-from collections import OrderedDict
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
@@ -27,6 +35,9 @@ from .validation import as_pair, l2_normalize
 
 METHODS = ("pca", "umap", "tsne", "umap-oos", "joint")
 JOINT_METHODS = ("pca", "umap", "tsne")
+LABELS = {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE"}
+#: Fewer distinct rows than this are placed by PCA (UMAP cannot fit two points).
+MIN_FIT_ROWS = 3
 
 ProgressCallback = Callable[[float, str], None]
 
@@ -63,6 +74,128 @@ def _check_cancel(cancel) -> None:
         raise Cancelled("projection cancelled")
 
 
+def _stepper(progress: Optional[ProgressCallback], cancel) -> ProgressCallback:
+    """``step(fraction, stage)``: a stage boundary: raise :class:`Cancelled` if asked to, else report."""
+
+    def step(fraction: float, stage: str) -> None:
+        _check_cancel(cancel)
+        if progress is not None:
+            progress(float(fraction), stage)
+
+    return step
+
+
+# -- numba cache and the umap import ------------------------------------------------------------
+_UMAP_LOCK = threading.RLock()
+_UMAP_MODULE = None
+
+
+def numba_cache_dir() -> Path:
+    """Where numba caches compiled UMAP code: ``$NUMBA_CACHE_DIR`` if set, else
+    ``<amumo cache root>/numba`` (the root is ``$AMUMO_NG_CACHE`` or ``~/.cache/amumo_ng``)."""
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return Path(os.environ["NUMBA_CACHE_DIR"]).expanduser()
+    from ..store.cache import default_cache_dir
+
+    return default_cache_dir() / "numba"
+
+
+def _enable_numba_cache() -> bool:
+    """Point numba at :func:`numba_cache_dir` (unless ``$NUMBA_CACHE_DIR`` is set); False when it is not writable."""
+    folder = numba_cache_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    if not os.access(folder, os.W_OK):
+        return False
+    os.environ.setdefault("NUMBA_CACHE_DIR", str(folder))
+    if "numba" in sys.modules:  # numba read its config before: make it see the folder
+        import numba.core.config
+
+        if numba.core.config.CACHE_DIR != os.environ["NUMBA_CACHE_DIR"]:
+            numba.core.config.reload_config()
+    return True
+
+
+def _cache_jitted(prefixes=("umap", "pynndescent")) -> int:
+    """Turn on numba's on-disk cache for every not-yet-cached jitted function of these packages.
+
+    umap-learn compiles most of its functions without ``cache=True``, so without this the first fit
+    of every process recompiles them (about 15 s). Returns how many functions were switched.
+    """
+    from numba.core.dispatcher import Dispatcher
+
+    switched = 0
+    for name, module in list(sys.modules.items()):
+        if module is None or name.split(".")[0] not in prefixes:
+            continue
+        for value in list(vars(module).values()):
+            if isinstance(value, Dispatcher) and type(value._cache).__name__ == "NullCache":
+                try:
+                    value.enable_caching()
+                    switched += 1
+                except Exception:  # no cache locator for this function: it just stays uncached
+                    pass
+    return switched
+
+
+def import_umap():
+    """``import umap`` with numba's compiled code cached on disk (thread-safe, once per process)."""
+    global _UMAP_MODULE
+    with _UMAP_LOCK:
+        if _UMAP_MODULE is None:
+            cache = _enable_numba_cache()
+            import umap
+
+            if cache:
+                _cache_jitted()
+            _UMAP_MODULE = umap
+        return _UMAP_MODULE
+
+
+def _umap_model(n_points: int, n_neighbors: int, random_state: int, n_epochs: Optional[int] = None, **kwargs):
+    umap = import_umap()
+    return umap.UMAP(n_components=2, metric="cosine", n_neighbors=max(2, min(n_neighbors, n_points - 1)),
+                     random_state=random_state, n_jobs=1, init="spectral" if n_points > 3 else "random",
+                     n_epochs=n_epochs, **kwargs)
+
+
+def warm_up_umap(background: bool = False, large: bool = False, n_points: int = 300, dim: int = 16):
+    """Compile UMAP's numba code, which numba then caches on disk (see :func:`numba_cache_dir`).
+
+    Fits a tiny UMAP (``n_points`` random unit vectors of ``dim`` dims, cosine metric, exact
+    neighbours: the path of fewer than 4,096 points) and places a few points with ``transform``.
+    ``large=True`` also runs the NNDescent path of larger sets; pynndescent passes the metric to
+    ``nn_descent`` as a function argument, which numba cannot cache on disk, so that part helps
+    only the calling process. Returns the seconds taken, or with ``background=True`` the started
+    daemon :class:`threading.Thread` at once.
+    """
+    if background:
+        thread = threading.Thread(target=warm_up_umap, kwargs={"large": large, "n_points": n_points, "dim": dim},
+                                  name="amumo-umap-warm-up", daemon=True)
+        thread.start()
+        return thread
+    start = time.perf_counter()
+    x = l2_normalize(np.random.default_rng(0).normal(size=(int(n_points), int(dim))))
+    for approximate in (False, True) if large else (False,):
+        model = _umap_model(len(x), 10, 0, n_epochs=20, force_approximation_algorithm=approximate)
+        model.fit(x)
+        model.transform(x[:5])
+    return time.perf_counter() - start
+
+
+# -- fits -----------------------------------------------------------------------------------------
+def unique_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(``unique`` [k, d]: the distinct rows of ``x`` [m, d] in order of first occurrence,
+    ``inverse`` int [m]) with ``unique[inverse] == x``. Without duplicates ``unique`` equals ``x``."""
+    _, first, inverse = np.unique(x, axis=0, return_index=True, return_inverse=True)
+    order = np.argsort(first)  # unique ids by first occurrence
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    return x[first[order]], rank[np.asarray(inverse).reshape(-1)]
+
+
 def _pca_2d(x: np.ndarray) -> np.ndarray:
     """First two principal-component scores of rows ``x`` [m, k] (float32 [m, 2]).
 
@@ -81,13 +214,6 @@ def _pca_2d(x: np.ndarray) -> np.ndarray:
     return (centered @ (axes * signs)).astype(np.float32)
 
 
-def _umap_model(n_points: int, n_neighbors: int, random_state: int):
-    import umap
-
-    return umap.UMAP(n_components=2, metric="cosine", n_neighbors=max(2, min(n_neighbors, n_points - 1)),
-                     random_state=random_state, n_jobs=1, init="spectral" if n_points > 3 else "random")
-
-
 def _tsne(x: np.ndarray, perplexity: float, random_state: int) -> np.ndarray:
     from sklearn.manifold import TSNE
 
@@ -97,12 +223,29 @@ def _tsne(x: np.ndarray, perplexity: float, random_state: int) -> np.ndarray:
     return model.fit_transform(x).astype(np.float32)
 
 
-def _fit_2d(x: np.ndarray, method: str, n_neighbors: int, perplexity: float, random_state: int) -> np.ndarray:
-    if method == "pca":
+def _fit_2d(x: np.ndarray, method: str, n_neighbors: int, perplexity: float, random_state: int,
+            n_epochs: Optional[int] = None) -> np.ndarray:
+    """float32 [m, 2] positions of the rows ``x`` [m, d] (no deduplication here)."""
+    if method == "pca" or x.shape[0] < MIN_FIT_ROWS:
         return _pca_2d(x)
     if method == "umap":
-        return _umap_model(x.shape[0], n_neighbors, random_state).fit_transform(x).astype(np.float32)
+        model = _umap_model(x.shape[0], n_neighbors, random_state, n_epochs)
+        return model.fit_transform(x).astype(np.float32)
     return _tsne(x, perplexity, random_state)
+
+
+def _fit_distinct(x, what: str, method: str, step: ProgressCallback, fraction: float, fit_args: tuple) -> np.ndarray:
+    """Fit ``method`` on the distinct rows of ``x`` [m, d]; duplicates get their representative's position."""
+    if method == "pca":
+        step(fraction, f"fitting PCA on {len(x)} {what}")
+        return _fit_2d(x, method, *fit_args)
+    step(fraction, f"deduplicating {len(x)} {what}")
+    unique, inverse = unique_rows(x)
+    k = len(unique)
+    repeats = f" ({len(x) - k} duplicates share their representative's position)" if k < len(x) else ""
+    how = LABELS[method] if k >= MIN_FIT_ROWS else "PCA (too few to fit " + LABELS[method] + ")"
+    step(fraction + 0.05, f"fitting {how} on {k} unique {what}{repeats}")
+    return _fit_2d(unique, method, *fit_args)[inverse]
 
 
 def project(
@@ -114,153 +257,95 @@ def project(
     n_neighbors: int = 15,
     perplexity: float = 30.0,
     joint_method: str = "pca",
+    n_epochs: Optional[int] = None,
     progress: Optional[ProgressCallback] = None,
     cancel=None,
 ) -> Projection:
     """Project ``n >= 2`` aligned pairs (raw float [n, d]) to 2-D with ``method`` (see module doc).
 
-    ``n_neighbors`` (UMAP) is capped at the number of points − 1 and ``perplexity`` (t-SNE) at a third
-    of it. ``progress(fraction, stage)`` is called between stages; ``cancel`` is a
-    ``threading.Event`` or a callable returning True to stop: it is checked between stages and a
-    cancelled call raises :class:`Cancelled` (a running UMAP/t-SNE fit itself is not interrupted).
+    ``n_neighbors`` (UMAP) is capped at the number of distinct points − 1 and ``perplexity`` (t-SNE)
+    at a third of it; ``n_epochs`` (UMAP) None is umap-learn's default (200 above 10,000 points, else
+    500). ``progress(fraction, stage)`` is called at each stage boundary (normalising, deduplicating,
+    fitting on k unique points, transforming, done; umap-learn and scikit-learn report nothing
+    during a fit). ``cancel`` is a ``threading.Event`` or a callable returning True to stop: it is
+    checked at every stage boundary and a cancelled call raises :class:`Cancelled` there (a running
+    UMAP/t-SNE fit itself is not interrupted).
     """
     if method not in METHODS:
         raise ValueError(f"unknown projection method {method!r}; expected one of {METHODS}")
     if joint_method not in JOINT_METHODS:
         raise ValueError(f"unknown joint_method {joint_method!r}; expected one of {JOINT_METHODS}")
-    report = progress or (lambda fraction, stage: None)
-    params = _params(method, random_state, n_neighbors, perplexity, joint_method)
-    _check_cancel(cancel)
-    report(0.0, "normalising")
+    step = _stepper(progress, cancel)
+    params = _params(method, random_state, n_neighbors, perplexity, joint_method, n_epochs)
+    fit_args = (n_neighbors, perplexity, random_state, n_epochs)
+    step(0.0, "normalising")
     img, txt = as_pair(image, text, min_rows=2)
     img_u, txt_u = l2_normalize(img), l2_normalize(txt)
     n = img.shape[0]
-    _check_cancel(cancel)
     if method == "joint":
-        report(0.1, f"fitting {joint_method} on pairs")
-        pair_xy = _fit_2d(np.hstack([img_u, txt_u]), joint_method, n_neighbors, perplexity, random_state)
-        _check_cancel(cancel)
-        report(1.0, "done")
-        return Projection(None, None, pair_xy, method, params)
+        pairs = np.hstack([img_u, txt_u])
+        pair_xy = _fit_distinct(pairs, "pairs (image | text concatenated)", joint_method, step, 0.05, fit_args)
+        step(1.0, "done")
+        return Projection(None, None, np.ascontiguousarray(pair_xy), method, params)
     if method == "umap-oos":
-        report(0.1, "fitting umap on images")
-        model = _umap_model(n, n_neighbors, random_state)
-        image_xy = model.fit_transform(img_u).astype(np.float32)
-        _check_cancel(cancel)
-        report(0.7, "placing texts")
-        text_xy = model.transform(txt_u).astype(np.float32)
+        image_xy, text_xy = _umap_out_of_sample(img_u, txt_u, step, fit_args)
     else:
-        report(0.1, f"fitting {method}")
-        both = _fit_2d(np.vstack([img_u, txt_u]), method, n_neighbors, perplexity, random_state)
+        both = _fit_distinct(np.vstack([img_u, txt_u]), "points (images and texts)", method, step, 0.05, fit_args)
         image_xy, text_xy = both[:n], both[n:]
-    _check_cancel(cancel)
-    report(1.0, "done")
+    step(1.0, "done")
     return Projection(np.ascontiguousarray(image_xy), np.ascontiguousarray(text_xy), None, method, params)
 
 
-def _params(method: str, random_state: int, n_neighbors: int, perplexity: float, joint_method: str) -> dict:
-    """The parameters that influence ``method`` (only those, so irrelevant ones don't split the cache)."""
-    uses = {"pca": (), "umap": ("random_state", "n_neighbors"), "tsne": ("random_state", "perplexity"),
-            "umap-oos": ("random_state", "n_neighbors")}
+def _umap_out_of_sample(img_u, txt_u, step: ProgressCallback, fit_args: tuple):
+    """UMAP fitted on the distinct images, distinct texts placed by ``transform``: ([n, 2], [n, 2])."""
+    n_neighbors, _, random_state, n_epochs = fit_args
+    step(0.05, f"deduplicating {len(img_u)} images and {len(txt_u)} texts")
+    images, image_inverse = unique_rows(img_u)
+    texts, text_inverse = unique_rows(txt_u)
+    if len(images) < MIN_FIT_ROWS:  # nothing to fit a map on: one map of both
+        both = _fit_distinct(np.vstack([img_u, txt_u]), "points (too few distinct images for a map of them)",
+                             "umap", step, 0.1, fit_args)
+        return both[: len(img_u)], both[len(img_u):]
+    step(0.1, f"fitting UMAP on {len(images)} unique images")
+    model = _umap_model(len(images), n_neighbors, random_state, n_epochs)
+    image_xy = model.fit_transform(images).astype(np.float32)[image_inverse]
+    step(0.7, f"transforming: placing {len(texts)} unique texts in the image map")
+    text_xy = model.transform(texts).astype(np.float32)[text_inverse]
+    return image_xy, text_xy
+
+
+def _params(method: str, random_state: int, n_neighbors: int, perplexity: float, joint_method: str,
+            n_epochs: Optional[int] = None) -> dict:
+    """The parameters that influence ``method`` (only those, so irrelevant ones don't split a cache)."""
+    uses = {"pca": (), "umap": ("random_state", "n_neighbors", "n_epochs"),
+            "tsne": ("random_state", "perplexity"), "umap-oos": ("random_state", "n_neighbors", "n_epochs")}
     all_params = {"random_state": int(random_state), "n_neighbors": int(n_neighbors),
-                  "perplexity": float(perplexity)}
-    if method == "joint":
-        return {"joint_method": joint_method, **{k: all_params[k] for k in uses[joint_method]}}
-    return {k: all_params[k] for k in uses[method]}
-
-
-def fingerprint(array) -> str:
-    """A content fingerprint of an array: dtype, shape and a BLAKE2b hash of all its bytes (hex str).
-
-    Hashes at roughly 1 GB/s (a 20,000 × 512 float32 array in about 40 ms).
-    """
-    arr = np.ascontiguousarray(array)
-    digest = hashlib.blake2b(digest_size=16)
-    digest.update(f"{arr.dtype.str}{arr.shape}".encode())
-    digest.update(memoryview(arr).cast("B"))
-    return digest.hexdigest()
-
-
-class ProjectionCache:
-    """Least-recently-used cache of :func:`project` results keyed by input fingerprints + parameters.
-
-    ``maxsize``: entries kept (>= 1). Thread-safe; ``hits``/``misses`` count lookups. Two calls with
-    equal arrays and equal relevant parameters fit once.
-    """
-
-    def __init__(self, maxsize: int = 16):
-        if int(maxsize) != maxsize or maxsize < 1:
-            raise ValueError(f"maxsize must be a positive integer, got {maxsize!r}")
-        self.maxsize = int(maxsize)
-        self.hits = 0
-        self.misses = 0
-        self._entries: "OrderedDict[tuple, Projection]" = OrderedDict()
-        self._lock = threading.Lock()
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def key(self, image, text, method: str, **params) -> tuple:
-        """The cache key: (fingerprint(image), fingerprint(text), method, relevant params)."""
-        defaults = {"random_state": 0, "n_neighbors": 15, "perplexity": 30.0, "joint_method": "pca"}
-        defaults.update(params)
-        relevant = _params(method, **defaults)
-        return fingerprint(image), fingerprint(text), method, tuple(sorted(relevant.items()))
-
-    def get(self, key: tuple) -> Optional[Projection]:
-        with self._lock:
-            result = self._entries.get(key)
-            if result is not None:
-                self._entries.move_to_end(key)
-            return result
-
-    def put(self, key: tuple, result: Projection) -> None:
-        with self._lock:
-            self._entries[key] = result
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.maxsize:
-                self._entries.popitem(last=False)
-
-    def project(self, image, text, method: str = "pca", *, progress=None, cancel=None, **params) -> Projection:
-        """:func:`project` with memoisation (``params``: random_state, n_neighbors, perplexity, joint_method)."""
-        if method not in METHODS:
-            raise ValueError(f"unknown projection method {method!r}; expected one of {METHODS}")
-        image, text = as_pair(image, text, min_rows=2)  # validate before hashing
-        key = self.key(image, text, method, **params)
-        cached = self.get(key)
-        if cached is not None:
-            with self._lock:
-                self.hits += 1
-            if progress is not None:
-                progress(1.0, "cached")
-            return cached
-        with self._lock:
-            self.misses += 1
-        result = project(image, text, method, progress=progress, cancel=cancel, **params)
-        self.put(key, result)
-        return result
+                  "perplexity": float(perplexity), "n_epochs": None if n_epochs is None else int(n_epochs)}
+    names = uses[joint_method] if method == "joint" else uses[method]
+    chosen = {k: all_params[k] for k in names if all_params[k] is not None}
+    return {"joint_method": joint_method, **chosen} if method == "joint" else chosen
 
 
 class ProjectionJob:
     """A projection running in a worker thread; the constructor returns at once.
 
     ``on_progress(fraction, stage)`` is called from the worker thread. :meth:`cancel` sets a flag that
-    the projection checks between stages; :meth:`result` then raises :class:`Cancelled`. Errors in the
-    projection (e.g. :class:`~amumo_ng.analysis.validation.EmbeddingError`) are raised by :meth:`result`. With a ``cache`` the result
-    is looked up/stored there.
+    the projection checks at its stage boundaries; :meth:`result` then raises :class:`Cancelled`.
+    Errors in the projection (e.g. :class:`~amumo_ng.analysis.validation.EmbeddingError`) are raised
+    by :meth:`result`. ``params``: keyword arguments of :func:`project`. Memoising is the caller's
+    (the session keeps results in its :class:`~amumo_ng.lru.LRUCache`).
     """
 
-    def __init__(self, image, text, method: str = "pca", *, cache: Optional[ProjectionCache] = None,
-                 on_progress: Optional[ProgressCallback] = None, **params):
+    def __init__(self, image, text, method: str = "pca", *, on_progress: Optional[ProgressCallback] = None,
+                 **params):
         self.method = method
         self._cancel = threading.Event()
         self._on_progress = on_progress
         self.progress = 0.0
         self.stage = "queued"
-        runner = cache.project if cache is not None else project
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="amumo-projection")
         self.future: Future = executor.submit(
-            runner, image, text, method, progress=self._report, cancel=self._cancel, **params)
+            project, image, text, method, progress=self._report, cancel=self._cancel, **params)
         executor.shutdown(wait=False)
 
     def _report(self, fraction: float, stage: str) -> None:
@@ -299,5 +384,5 @@ def project_async(image, text, method: str = "pca", **kwargs) -> ProjectionJob:
     return ProjectionJob(image, text, method, **kwargs)
 
 
-__all__ = ["Cancelled", "Projection", "ProjectionCache", "ProjectionJob", "fingerprint", "project",
-           "project_async", "METHODS", "JOINT_METHODS"]
+__all__ = ["Cancelled", "Projection", "ProjectionJob", "project", "project_async", "unique_rows",
+           "warm_up_umap", "import_umap", "numba_cache_dir", "METHODS", "JOINT_METHODS"]

@@ -11,7 +11,6 @@ names the file when its bytes cannot be read.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from typing import Iterable, Optional, Sequence
@@ -19,6 +18,7 @@ from typing import Iterable, Optional, Sequence
 import pandas as pd
 from PIL import Image
 
+from ..fingerprint import file_digest
 from .base import DatasetError, TablePairDataset
 
 #: Column names tried, in order, when ``image_column`` is not given.
@@ -41,13 +41,7 @@ def content_fingerprint(file_path: str, *parts: str, length: int = 16) -> str:
     folder, gives another id (and so another embedding cache entry). Image bytes are
     not hashed (too costly for large folders).
     """
-    digest = hashlib.sha256()
-    with open(file_path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    for part in parts:
-        digest.update(b"\0" + str(part).encode("utf-8"))
-    return digest.hexdigest()[:length]
+    return file_digest(file_path, *parts)[:length]
 
 
 def listing(items: Sequence, limit: int = MAX_LISTED) -> str:

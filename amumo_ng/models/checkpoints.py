@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Optional
 
 from .base import ModelError
-from .open_clip_encoder import OpenCLIPEncoder, file_fingerprint
+from ..fingerprint import file_digest
+from .open_clip_encoder import OpenCLIPEncoder
 
 #: Keys some training codes add beside the OpenAI layout; they carry no tower weights.
 _EXTRA_KEYS = ("logit_inv_tau", "inv_tau", "logit_inv_temperature", "hopfield_scale")
@@ -76,7 +77,7 @@ def _openai_layout_encoder(path, family: str, default_logit_scale: Optional[floa
         from open_clip.tokenizer import SimpleTokenizer
 
         tokenizer = SimpleTokenizer(context_length=ctx)
-    ident = f"{family}:sha256-{file_fingerprint(path)[:16]}"
+    ident = f"{family}:sha256-{file_digest(path)[:16]}"
     return OpenCLIPEncoder.from_model(model, preprocess, tokenizer, id=ident, device=device,
                                       batch_size=batch_size, preprocess_id=f"openai-{model.visual.image_size}")
 

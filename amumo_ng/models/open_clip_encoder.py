@@ -10,6 +10,7 @@ from typing import Optional, Sequence
 import numpy as np
 from PIL import Image
 
+from ..fingerprint import file_digest
 from ..network import hf_endpoint, require_online
 from .base import Encoder, ModelError
 
@@ -18,15 +19,6 @@ _OFFLINE_HINT = (
     "one of the shipped models (amumo_ng.models.load('toy-clip'), 'toy-cyclip', 'toy-cloob'), "
     "or precomputed vectors (amumo_ng.Embeddings.from_arrays)."
 )
-
-
-def file_fingerprint(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
-    """sha256 hex digest of a file's bytes (weights fingerprint for the cache key)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(chunk), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def pick_device(device: Optional[str] = None) -> str:
@@ -56,7 +48,9 @@ class OpenCLIPEncoder(Encoder):
         A precomputed weights fingerprint (skips hashing the checkpoint file).
 
     The model is loaded lazily on first encode, so ``id`` (the cache key) is cheap and a cached
-    precompute never loads it. Outputs are raw float32 [n, embed_dim] (``normalize=False``).
+    precompute never loads it. A hub tag whose weights are not in the local cache is checked at
+    construction: when the hub does not answer within about 2 s, :class:`ModelError` is raised
+    then, naming the offline alternatives. Outputs are raw float32 [n, embed_dim] (``normalize=False``).
     """
 
     def __init__(
@@ -92,7 +86,7 @@ class OpenCLIPEncoder(Encoder):
             if not path.is_file():
                 raise ModelError(f"checkpoint file not found: {path}")
             self._checkpoint = path
-            fingerprint = weights_id or file_fingerprint(path)
+            fingerprint = weights_id or file_digest(path)
             self.id = f"open_clip:{model_name}:sha256-{fingerprint[:16]}"
         elif pretrained is not None:
             tag = str(pretrained)
@@ -105,6 +99,8 @@ class OpenCLIPEncoder(Encoder):
                 )
             self._tag = tag
             self.id = f"open_clip:{model_name}:{tag}"
+            if self._cached_hub_weights() is None:  # fail here, not at the first encode
+                self._require_hub()
         else:
             self.id = f"open_clip:{model_name}:random-init"
         self.display_name = display_name or self.id
@@ -139,28 +135,56 @@ class OpenCLIPEncoder(Encoder):
         return self
 
     # -- lazy model ------------------------------------------------------------------
-    def _hub_checkpoint(self) -> Optional[str]:
-        """Resolve a hub tag to a local file: from the local hub cache if present, else fail fast offline."""
+    def _hub_cfg(self) -> dict:
         import open_clip
-        from open_clip import pretrained as oc_pretrained
 
-        cfg = open_clip.get_pretrained_cfg(self.model_name, self._tag)
+        return open_clip.get_pretrained_cfg(self.model_name, self._tag) or {}
+
+    def _cached_hub_weights(self) -> Optional[str]:
+        """The local file of the hub tag's weights if already downloaded (Hugging Face hub cache,
+        safetensors first as open_clip prefers, or open_clip's URL cache ``~/.cache/clip``), else None."""
+        cfg = self._hub_cfg()
         hub = cfg.get("hf_hub", "")
         if hub:
             repo, filename = os.path.split(hub)
+            filename = filename or "open_clip_pytorch_model.bin"
             try:
                 from huggingface_hub import try_to_load_from_cache
+                from open_clip import pretrained as oc_pretrained
 
-                cached = try_to_load_from_cache(repo, filename or "open_clip_pytorch_model.bin")
-                if isinstance(cached, str) and os.path.isfile(cached):
-                    return cached
+                safe = getattr(oc_pretrained, "_get_safe_alternatives", lambda name: [])(filename)
+                for name in [*safe, filename]:
+                    cached = try_to_load_from_cache(repo, name)
+                    if isinstance(cached, str) and os.path.isfile(cached):
+                        return cached
             except Exception:
                 pass
-            require_online(f"{hf_endpoint()}/api/models/{repo}", f"open_clip weights {self.model_name}/{self._tag}",
-                           _OFFLINE_HINT, ModelError)
+        if cfg.get("url"):
+            local = Path("~/.cache/clip").expanduser() / os.path.basename(cfg["url"])
+            if local.is_file():
+                return str(local)
+        return None
+
+    def _require_hub(self) -> None:
+        """Raise :class:`ModelError` (naming the offline alternatives) unless the weights' host
+        answers within about 2 s (``amumo_ng.network.require_online``)."""
+        cfg = self._hub_cfg()
+        what = f"open_clip weights {self.model_name}/{self._tag}"
+        if cfg.get("hf_hub"):
+            repo = os.path.split(cfg["hf_hub"])[0]
+            require_online(f"{hf_endpoint()}/api/models/{repo}", what, _OFFLINE_HINT, ModelError)
         elif cfg.get("url"):
-            require_online(cfg["url"], f"open_clip weights {self.model_name}/{self._tag}", _OFFLINE_HINT, ModelError)
-        return oc_pretrained.download_pretrained(cfg)
+            require_online(cfg["url"], what, _OFFLINE_HINT, ModelError)
+
+    def _hub_checkpoint(self) -> Optional[str]:
+        """Resolve a hub tag to a local file: from the local cache if present, else download (failing fast offline)."""
+        from open_clip import pretrained as oc_pretrained
+
+        cached = self._cached_hub_weights()
+        if cached is not None:
+            return cached
+        self._require_hub()
+        return oc_pretrained.download_pretrained(self._hub_cfg())
 
     def _load(self):
         if self._model is not None:

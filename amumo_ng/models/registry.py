@@ -5,7 +5,7 @@ Names understood by :func:`load`:
 - ``"toy-clip"``, ``"toy-cyclip"``, ``"toy-cloob"``: the small models trained on ``shapes`` and
   shipped inside the package (``amumo_ng/models/weights``), loaded through open_clip.
 - ``"ARCH/TAG"``: any open_clip pretrained pair, e.g. ``"ViT-B-32/openai"`` (needs the network or
-  a warm hub cache; offline it fails within seconds).
+  a warm hub cache; offline, :func:`load` fails within seconds).
 - ``"ARCH:/path/to/checkpoint.pt"``: an open_clip architecture with a local checkpoint file.
 - ``"cyclip:/path/to/ckpt.pt"``, ``"cloob:/path/to/ckpt.pt"``: checkpoints of those training codes.
 """
@@ -59,7 +59,7 @@ def load_zoo(name: str, **kwargs) -> Encoder:
     if name not in cards:
         raise ModelError(f"no shipped model {name!r}{suggest(name, cards)}; shipped: {sorted(cards) or 'none'}")
     card = cards[name]
-    from ..zoo.configs import register_toy_configs
+    from .configs import register_toy_configs
     from .open_clip_encoder import OpenCLIPEncoder
 
     register_toy_configs()
@@ -75,7 +75,10 @@ def load(name: str, **kwargs) -> Encoder:
     """Resolve a model name (see the module docstring) to an :class:`Encoder`.
 
     Keyword arguments go to the encoder (``device``, ``batch_size``). Weights load lazily, on the
-    first encode, so resolving a name is cheap and a cached precompute never loads the model.
+    first encode, so resolving a name is cheap and a cached precompute never loads the model. An
+    ``ARCH/TAG`` hub model whose weights are not in the local hub cache is checked here: when the
+    hub does not answer within about 2 s, :class:`ModelError` is raised now (naming the offline
+    alternatives), not at the first encode.
     """
     if not isinstance(name, str) or not name.strip():
         raise ModelError("a model name must be a non-empty string")

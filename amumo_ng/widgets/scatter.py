@@ -2,45 +2,59 @@
 
 Points are laid out in the stacked convention: ``0..n-1`` the images of pairs ``0..n-1``,
 ``n..2n-1`` their texts (``point_kind == "modality"``); a joint projection has one point per
-pair (``point_kind == "pair"``). Positions are scaled into [-1, 1] keeping the aspect ratio.
+pair (``point_kind == "pair"``). Positions are scaled into [-0.95, 0.95] keeping the aspect ratio,
+by a robust box (outliers clamped to the edge and flagged in ``point_clamped``).
 """
 from __future__ import annotations
 
 import threading
+from typing import NamedTuple
 
 import numpy as np
 import traitlets as t
 
 from ..session import PROJECTIONS
 from .base import SessionWidget, serialized
+from .point_layout import point_rows, scale_to_view
 
 PROJECTION_LABELS = dict(PROJECTIONS)
 #: Above this many pairs the pair lines start switched off (the user can turn them on).
 LINES_DEFAULT_LIMIT = 20000
 
 
-def normalize_points(xy: np.ndarray) -> np.ndarray:
-    """float32 [m, 2] scaled into [-0.95, 0.95] about the bounding-box centre, one scale for both
-    axes (distances keep their ratios). A single point (or all equal) goes to the origin."""
-    xy = np.asarray(xy, dtype=np.float64)
-    if xy.ndim != 2 or xy.shape[1] != 2:
-        raise ValueError(f"expected positions [m, 2], got shape {xy.shape}")
-    if not np.isfinite(xy).all():
-        raise ValueError("projection positions contain NaN or inf")
-    lo, hi = xy.min(axis=0), xy.max(axis=0)
-    centre = (lo + hi) / 2
-    half = float((hi - lo).max()) / 2
-    scale = 0.95 / half if half > 0 else 0.0
-    return ((xy - centre) * scale).astype(np.float32)
+def normalize_points(xy: np.ndarray, fit_rows=None) -> np.ndarray:
+    """float32 [m, 2] in [-0.95, 0.95], one scale for both axes (distances keep their ratios):
+    the robust box of the rows ``fit_rows`` (all when None) fills the square, points outside it are
+    clamped to the edge (see :func:`~amumo_ng.widgets.point_layout.scale_to_view`, which also
+    returns which points were clamped). Fewer than 200 points: the bounding box. A single point
+    (or all equal) goes to the origin."""
+    return scale_to_view(xy, fit_rows)[0]
 
 
-def layout_points(projection) -> tuple[np.ndarray, str]:
-    """(positions float32 [m, 2] in [-1, 1], point_kind) of a
-    :class:`~amumo_ng.analysis.projection.Projection`."""
+class PointLayout(NamedTuple):
+    """``positions`` float32 [m, 2] in [-0.95, 0.95]; ``kind`` "modality" or "pair"; ``clamped``
+    uint8 [m], 1 where a point lay outside the robust box and was moved to the edge."""
+
+    positions: np.ndarray
+    kind: str
+    clamped: np.ndarray
+
+
+def layout_points(projection, indices=None) -> PointLayout:
+    """The scatter layout of a :class:`~amumo_ng.analysis.projection.Projection`.
+
+    ``indices`` (pair indices, e.g. the pairs in view): the scale is fitted to their points only
+    (image ``i`` and text ``n + i`` of each pair, or pair ``i`` of a joint projection); all points
+    are laid out. None: fitted to every point."""
     if getattr(projection, "pair_xy", None) is not None and projection.image_xy is None:
-        return normalize_points(projection.pair_xy), "pair"
-    both = np.concatenate([np.asarray(projection.image_xy), np.asarray(projection.text_xy)])
-    return normalize_points(both), "modality"
+        xy, kind = np.asarray(projection.pair_xy), "pair"
+    else:
+        xy = np.concatenate([np.asarray(projection.image_xy), np.asarray(projection.text_xy)])
+        kind = "modality"
+    n_pairs = len(xy) if kind == "pair" else len(xy) // 2
+    rows = None if indices is None else point_rows(indices, n_pairs, kind)
+    positions, clamped = scale_to_view(xy, rows)
+    return PointLayout(positions, kind, clamped)
 
 
 class ScatterMixin(t.HasTraits):
@@ -49,6 +63,8 @@ class ScatterMixin(t.HasTraits):
     projection = t.Unicode("pca").tag(sync=True)
     projections = t.List(t.List(t.Unicode()), [list(p) for p in PROJECTIONS]).tag(sync=True)
     points = t.Bytes(b"", help="float32 [m, 2] positions in [-1, 1]").tag(sync=True)
+    point_clamped = t.Bytes(b"", help="uint8 [m]: 1 where a point lay outside the robust box of the "
+                            "points and was clamped to the edge").tag(sync=True)
     point_kind = t.Unicode("modality").tag(sync=True)
     points_model = t.Unicode("", help="model whose pairs the points show").tag(sync=True)
     show_lines = t.Bool(True, help="connect the two members of each pair").tag(sync=True)
@@ -69,10 +85,11 @@ class ScatterMixin(t.HasTraits):
 
     @serialized
     def _show(self, projection) -> None:
-        xy, kind = layout_points(projection)
+        xy, kind, clamped = layout_points(projection)
         with self.hold_sync():
             self.point_kind = kind
             self.points = np.ascontiguousarray(xy).tobytes()
+            self.point_clamped = np.ascontiguousarray(clamped, dtype=np.uint8).tobytes()
             self.points_model = self.session.model
             self.projection_status = ""
             self.projection_progress = 1.0
@@ -98,6 +115,7 @@ class ScatterMixin(t.HasTraits):
             with self.hold_sync():
                 self.point_kind = "modality"
                 self.points = np.array([[-0.5, 0.0], [0.5, 0.0]], np.float32).tobytes()
+                self.point_clamped = bytes(2)
                 self.points_model = session.model
                 self.projection_status = "one pair: nothing to project"
                 self.projection_progress = 1.0

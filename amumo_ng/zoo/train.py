@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import json
 import math
 import os
@@ -41,7 +40,8 @@ import numpy as np
 from ..analysis.losses import clip_loss, cloob_loss, cyclip_loss
 from ..analysis.retrieval import topk_accuracy
 from ..datasets.shapes import ShapesDataset
-from .configs import TOY_MODEL, register_toy_configs, toy_config
+from ..fingerprint import file_digest
+from ..models.configs import TOY_MODEL, register_toy_configs, toy_config
 from ..analysis.gap import modality_gap
 from .evaluate import evaluate_pairs, open_clip_encoders, retrieval_ceiling
 
@@ -318,7 +318,7 @@ def train(cfg: TrainConfig) -> dict:
         "gap_at_init": init_monitor["gap"],
         "gap_along_training": _gap_along_training(curve),
         "n_monitor": len(monitor_idx),
-        "sha256": sha256_file(weights_path),
+        "sha256": file_digest(weights_path),
         "weights_file": weights_path.name,
         "weights_bytes": weights_path.stat().st_size,
         "curve_file": f"{cfg.name}.curve.csv",
@@ -368,7 +368,7 @@ def reevaluate(name: str, out: str | Path = DEFAULT_WEIGHTS_DIR) -> dict:
     out = Path(out)
     card = json.loads((out / f"{name}.json").read_text())
     weights = out / card["weights_file"]
-    if sha256_file(weights) != card["sha256"]:
+    if file_digest(weights) != card["sha256"]:
         raise ValueError(f"{weights} does not match the sha256 of its card")
     heldout = ShapesDataset(n=card["data"]["n_heldout"], seed=card["data"].get("heldout_seed", TrainConfig.heldout_seed),
                             anomaly_rate=0.0)
@@ -405,14 +405,6 @@ def _loss_params(loss: str) -> dict:
         return {"logit_scale": "learnable", "max_logit_scale": MAX_LOGIT_SCALE,
                 "lambda_in": CYCLIP_LAMBDA, "lambda_cross": CYCLIP_LAMBDA}
     return {"inv_tau": CLOOB_INV_TAU, "beta": CLOOB_BETA, "logit_scale": "fixed"}
-
-
-def sha256_file(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _gap_along_training(curve: list[dict]) -> dict:

@@ -1,6 +1,9 @@
-"""2-D projections, the projection cache and background projection jobs."""
+"""2-D projections (deduplicated UMAP/t-SNE fits, staged progress) and background projection jobs."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -9,9 +12,7 @@ import pytest
 from amumo_ng.analysis import projection
 from amumo_ng.analysis.projection import (
     Cancelled,
-    ProjectionCache,
     ProjectionJob,
-    fingerprint,
     project,
     project_async,
 )
@@ -63,19 +64,165 @@ def test_tsne_gives_finite_coordinates_for_both_modalities():
     assert result.params == {"random_state": 0, "perplexity": 30.0}
 
 
+def unit32(x):
+    """Rows scaled to unit norm in float32 (what the projections fit)."""
+    x = np.asarray(x, dtype=np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def representatives(x):
+    """(indices of the distinct rows of x in order of first occurrence, representative number of each row)."""
+    first, reps, rep_of = {}, [], []
+    for i, row in enumerate(x):
+        key = row.tobytes()
+        if key not in first:
+            first[key] = len(reps)
+            reps.append(i)
+        rep_of.append(first[key])
+    return np.array(reps), np.array(rep_of)
+
+
+def duplicated_pairs(n=40, d=8, captions=6, seed=0):
+    """Distinct images except image 1 == image 0; texts drawn from ``captions`` distinct vectors (as
+    ``shapes``' repeated captions), text 1 == text 0, so pair 1 duplicates pair 0. Images and texts
+    lie on opposite sides of a gap."""
+    rng = np.random.default_rng(seed)
+    shift = np.zeros(d, np.float32)
+    shift[0] = 3.0
+    image = rng.normal(size=(n, d)).astype(np.float32) + shift
+    image[1] = image[0]
+    kinds = rng.integers(0, captions, size=n)
+    kinds[1] = kinds[0]
+    text = (rng.normal(size=(captions, d)).astype(np.float32) - shift)[kinds]
+    return image, text
+
+
+def assert_duplicates_on_their_representative(xy, rows):
+    reps, rep_of = representatives(rows)
+    assert len(reps) < len(rows)  # the test data has duplicates
+    np.testing.assert_array_equal(xy, xy[reps][rep_of])
+    return reps
+
+
 @pytest.mark.slow
-def test_umap_and_out_of_sample_umap():
-    # two small fits in total: UMAP's numba compilation dominates the time
-    image, text = make_pairs(25, 5, offset=3.0)
-    stacked = project(image, text, "umap", n_neighbors=5)
-    oos = project(image, text, "umap-oos", n_neighbors=5)
-    for result in (stacked, oos):
-        assert result.image_xy.shape == result.text_xy.shape == (25, 2)
-        assert np.all(np.isfinite(result.image_xy)) and np.all(np.isfinite(result.text_xy))
+def test_umap_fits_the_distinct_rows_once():
+    # one test for every UMAP fit: the numba compilation (10-40 s per process) dominates the time
+    def reference(rows):
+        import umap
+
+        return umap.UMAP(n_components=2, metric="cosine", n_neighbors=5, random_state=0, n_jobs=1,
+                         init="spectral", n_epochs=30).fit(rows)
+
+    image, text = duplicated_pairs()
+    stages = []
+    stacked = project(image, text, "umap", n_neighbors=5, n_epochs=30, progress=lambda f, s: stages.append(s))
+    rows = np.vstack([unit32(image), unit32(text)])
+    xy = np.vstack([stacked.image_xy, stacked.text_xy])
+    reps = assert_duplicates_on_their_representative(xy, rows)
+    np.testing.assert_allclose(xy[reps], reference(rows[reps]).embedding_, atol=1e-5)
+    assert "deduplicating 80 points (images and texts)" in stages
+    assert (f"fitting UMAP on {len(reps)} unique points (images and texts) "
+            f"({80 - len(reps)} duplicates share their representative's position)") in stages
+    assert stacked.params == {"random_state": 0, "n_neighbors": 5, "n_epochs": 30}
     # the gap separates the modalities: on the stacked map they form two groups
     centre_gap = np.linalg.norm(stacked.image_xy.mean(0) - stacked.text_xy.mean(0))
     spread = np.mean([stacked.image_xy.std(0).mean(), stacked.text_xy.std(0).mean()])
     assert centre_gap > spread
+
+    # out of sample: fitted on the distinct images, the distinct texts transformed
+    oos = project(image, text, "umap-oos", n_neighbors=5, n_epochs=30)
+    image_reps = assert_duplicates_on_their_representative(oos.image_xy, unit32(image))
+    text_reps = assert_duplicates_on_their_representative(oos.text_xy, unit32(text))
+    model = reference(unit32(image)[image_reps])
+    np.testing.assert_allclose(oos.image_xy[image_reps], model.embedding_, atol=1e-5)
+    np.testing.assert_allclose(oos.text_xy[text_reps], model.transform(unit32(text)[text_reps]), atol=1e-5)
+
+    joint = project(image, text, "joint", joint_method="umap", n_neighbors=5, n_epochs=30)
+    assert_duplicates_on_their_representative(joint.pair_xy, np.hstack([unit32(image), unit32(text)]))
+
+
+def test_tsne_fits_the_distinct_rows_once():
+    from sklearn.manifold import TSNE
+
+    image, text = duplicated_pairs(n=25)
+    result = project(image, text, "tsne", perplexity=30)
+    rows = np.vstack([unit32(image), unit32(text)])
+    xy = np.vstack([result.image_xy, result.text_xy])
+    reps = assert_duplicates_on_their_representative(xy, rows)
+    perplexity = min(30.0, (len(reps) - 1) / 3.0)  # capped at a third of the distinct points
+    expected = TSNE(n_components=2, perplexity=perplexity, metric="cosine", init="pca",
+                    random_state=0).fit_transform(rows[reps])
+    np.testing.assert_allclose(xy[reps], expected, atol=1e-4)
+
+
+def test_all_rows_equal_go_to_one_point_without_a_fit():
+    image = np.tile(np.float32([[1.0, 2.0, 3.0]]), (4, 1))
+    result = project(image, image.copy(), "tsne")
+    np.testing.assert_array_equal(result.image_xy, np.zeros((4, 2)))
+    np.testing.assert_array_equal(result.text_xy, np.zeros((4, 2)))
+
+
+class FakeUMAP:
+    """Stands in for umap.UMAP: records calls, places row i at (i, 0)."""
+
+    def __init__(self, calls, on_fit=None):
+        self.calls, self.on_fit = calls, on_fit
+
+    def fit_transform(self, x):
+        self.calls.append(("fit", len(x)))
+        if self.on_fit is not None:
+            self.on_fit()
+        return np.stack([np.arange(len(x)), np.zeros(len(x))], axis=1)
+
+    def transform(self, x):
+        self.calls.append(("transform", len(x)))
+        return np.stack([np.arange(len(x)), np.ones(len(x))], axis=1)
+
+
+def test_out_of_sample_umap_reports_its_stages(monkeypatch):
+    calls, reports = [], []
+    monkeypatch.setattr(projection, "_umap_model", lambda *a, **k: FakeUMAP(calls))
+    image, text = duplicated_pairs(n=20, captions=4)
+    result = project(image, text, "umap-oos", progress=lambda f, s: reports.append((f, s)))
+    n_images = len(representatives(unit32(image))[0])
+    n_texts = len(representatives(unit32(text))[0])
+    assert calls == [("fit", n_images), ("transform", n_texts)] and n_images == 19
+    assert [s for _, s in reports] == [
+        "normalising",
+        "deduplicating 20 images and 20 texts",
+        f"fitting UMAP on {n_images} unique images",
+        f"transforming: placing {n_texts} unique texts in the image map",
+        "done",
+    ]
+    fractions = [f for f, _ in reports]
+    assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
+    np.testing.assert_array_equal(result.text_xy[:, 1], 1.0)
+
+
+def test_cancel_during_a_fit_stops_at_the_next_stage_boundary(monkeypatch):
+    cancel, calls, reports = threading.Event(), [], []
+    monkeypatch.setattr(projection, "_umap_model", lambda *a, **k: FakeUMAP(calls, on_fit=cancel.set))
+    image, text = duplicated_pairs(n=10)
+    with pytest.raises(Cancelled):
+        project(image, text, "umap-oos", progress=lambda f, s: reports.append(s), cancel=cancel)
+    assert [c for c, _ in calls] == ["fit"]  # the texts were never transformed
+    assert reports[-1].startswith("fitting UMAP on")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_warm_up_fills_the_numba_cache_under_the_amumo_cache(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    env["AMUMO_NG_CACHE"] = str(tmp_path)
+    code = ("import os; from amumo_ng.analysis.projection import warm_up_umap; warm_up_umap(); "
+            "print(os.environ['NUMBA_CACHE_DIR'])")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=280)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == str(tmp_path / "numba")
+    names = [p.name for p in (tmp_path / "numba").rglob("*.nbi")]
+    assert any(n.startswith("pynndescent_.") or n.startswith("rp_trees.") for n in names)
+    # umap-learn's own functions are compiled without cache=True: caching them is ours
+    assert any(n.startswith("umap_.") or n.startswith("layouts.") for n in names)
 
 
 def test_progress_and_cancel():
@@ -104,65 +251,6 @@ def test_bad_method_and_too_few_pairs():
         project(image, text, "joint", joint_method="mds")
     with pytest.raises(EmbeddingError, match="at least 2"):
         project(image[:1], text[:1], "pca")
-
-
-def test_fingerprint_tracks_content_shape_and_dtype():
-    x = np.arange(12, dtype=np.float32).reshape(3, 4)
-    assert fingerprint(x) == fingerprint(x.copy())
-    changed = x.copy()
-    changed[2, 3] += 1e-3
-    assert fingerprint(changed) != fingerprint(x)
-    assert fingerprint(x.reshape(4, 3)) != fingerprint(x)
-    assert fingerprint(x.astype(np.float64)) != fingerprint(x)
-    assert fingerprint(np.asfortranarray(x)) == fingerprint(x)
-
-
-@pytest.fixture
-def fit_counter(monkeypatch):
-    """Replaces the fitting step of :func:`project` by a fast stand-in that counts its calls."""
-    calls = []
-
-    def counted(x, method, *args):
-        calls.append(method)
-        return np.full((x.shape[0], 2), len(calls), dtype=np.float32)
-
-    monkeypatch.setattr(projection, "_fit_2d", counted)
-    return calls
-
-
-def test_cache_fits_once_per_input_and_relevant_parameters(fit_counter):
-    image, text = make_pairs(10, 4)
-    cache = ProjectionCache(maxsize=4)
-    first = cache.project(image, text, "pca")
-    second = cache.project(image.copy(), text.copy(), "pca", perplexity=5)  # irrelevant to PCA
-    assert second is first and fit_counter == ["pca"]
-    assert (cache.hits, cache.misses) == (1, 1)
-    cache.project(image, text, "joint")
-    other = image.copy()
-    other[0, 0] += 1.0
-    cache.project(other, text, "pca")
-    assert fit_counter == ["pca", "pca", "pca"] and len(cache) == 3
-    cache.project(image, text, "tsne", perplexity=3)
-    cache.project(image, text, "tsne", perplexity=3)
-    cache.project(image, text, "tsne", perplexity=4)
-    assert fit_counter.count("tsne") == 2
-
-
-def test_cache_evicts_the_least_recently_used(fit_counter):
-    image, text = make_pairs(8, 3)
-    cache = ProjectionCache(maxsize=1)
-    cache.project(image, text, "pca")
-    cache.project(image, text, "joint")
-    cache.project(image, text, "pca")
-    assert len(fit_counter) == 3 and len(cache) == 1
-    with pytest.raises(ValueError, match="maxsize"):
-        ProjectionCache(maxsize=0)
-
-
-def test_cache_validates_before_hashing():
-    cache = ProjectionCache()
-    with pytest.raises(EmbeddingError):
-        cache.project(np.array([["a", "b"]] * 3), np.ones((3, 2)), "pca")
 
 
 @pytest.fixture
@@ -200,24 +288,18 @@ def test_job_runs_in_the_background_and_reports_progress(gated_fit):
 def test_cancelled_job_raises_cancelled(gated_fit):
     gate, entered = gated_fit
     image, text = make_pairs(9, 3)
-    job = project_async(image, text, "pca")
+    reports = []
+    job = project_async(image, text, "pca", on_progress=lambda f, s: reports.append(s))
     assert entered.wait(10)
     job.cancel()
     gate.set()
     with pytest.raises(Cancelled):
         job.result(timeout=10)
     assert job.cancelled and job.done()
+    assert reports[-1] == "fitting PCA on 18 points (images and texts)"  # stopped at the next boundary
 
 
 def test_job_reports_errors_through_result():
     job = ProjectionJob(np.ones((3, 2)), np.ones((3, 3)), "pca")
     with pytest.raises(EmbeddingError, match="dimension"):
         job.result(timeout=10)
-
-
-def test_job_uses_the_cache(fit_counter):
-    image, text = make_pairs(7, 3)
-    cache = ProjectionCache()
-    first = ProjectionJob(image, text, "pca", cache=cache).result(timeout=10)
-    second = ProjectionJob(image, text, "pca", cache=cache).result(timeout=10)
-    assert second is first and fit_counter == ["pca"]

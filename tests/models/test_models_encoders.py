@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -70,25 +72,77 @@ def test_changed_weights_change_the_cache_key(micro_model, micro_arch, tmp_path)
     assert OpenCLIPEncoder(micro_arch, str(a)).id != OpenCLIPEncoder(micro_arch, str(b)).id
 
 
-def test_hub_tag_offline_fails_fast_with_guidance(monkeypatch):
+def test_hub_tag_offline_fails_at_load_with_guidance(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", "/nonexistent-hf-home")  # no warm hub cache
-    enc = load("ViT-B-32/openai")
+    monkeypatch.setattr(OpenCLIPEncoder, "_cached_hub_weights", lambda self: None)
     t0 = time.monotonic()
     with pytest.raises(ModelError, match="offline") as err:
-        enc.encode_texts(["hello"])
-    assert time.monotonic() - t0 < 10  # open_clip alone retries for about 50 s
+        load("ViT-B-32/openai")  # at load, not at the first encode
+    assert time.monotonic() - t0 < 5  # open_clip alone retries for about 50 s
     assert "toy-clip" in str(err.value) and "from_arrays" in str(err.value)
 
 
-def test_hub_tag_unreachable_host_fails_fast(monkeypatch):
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+def test_hub_tag_unreachable_host_fails_at_load(monkeypatch):
+    # no offline variable: the probe itself finds no hub (the test machine has no network anyway)
+    for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE", "AMUMO_NG_OFFLINE"):
+        monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HF_HOME", "/nonexistent-hf-home")
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens on the discard port
+    monkeypatch.setattr(OpenCLIPEncoder, "_cached_hub_weights", lambda self: None)
     t0 = time.monotonic()
-    with pytest.raises(ModelError, match="cannot reach http://127.0.0.1:9/api/models/"):
-        load("ViT-B-32/openai").encode_images(IMAGES[:1])
-    assert time.monotonic() - t0 < 10
+    with pytest.raises(ModelError, match="cannot reach http://127.0.0.1:9/api/models/.*toy-clip"):
+        load("ViT-B-32/openai")
+    assert time.monotonic() - t0 < 5
+
+
+def test_hub_tag_stays_lazy_when_the_probe_passes_or_the_weights_are_cached(monkeypatch, tmp_path):
+    import amumo_ng.models.open_clip_encoder as oce
+
+    probes = []
+    monkeypatch.setattr(oce, "require_online", lambda url, *args, **kw: probes.append(url))
+    monkeypatch.setattr(OpenCLIPEncoder, "_cached_hub_weights", lambda self: None)
+    enc = load("ViT-B-32/openai")
+    assert enc._model is None and enc.id == "open_clip:ViT-B-32:openai"
+    assert len(probes) == 1 and probes[0].endswith("/api/models/timm/vit_base_patch32_clip_224.openai")
+    weights = tmp_path / "open_clip_model.safetensors"
+    weights.write_bytes(b"")
+    monkeypatch.setattr(OpenCLIPEncoder, "_cached_hub_weights", lambda self: str(weights))
+    enc = load("ViT-B-32/openai")
+    assert enc._model is None and len(probes) == 1  # cached weights: no probe
+    assert enc._hub_checkpoint() == str(weights)
+
+
+def test_cached_hub_weights_are_found_in_the_hub_cache_then_the_url_cache(monkeypatch, tmp_path):
+    import huggingface_hub
+
+    enc = OpenCLIPEncoder.__new__(OpenCLIPEncoder)
+    enc.model_name, enc._tag = "ViT-B-32", "openai"
+    asked = []
+    safe = tmp_path / "open_clip_model.safetensors"
+    safe.write_bytes(b"")
+
+    def hub_cache(repo, name):
+        asked.append((repo, name))
+        return str(safe) if name == "open_clip_model.safetensors" else None
+
+    monkeypatch.setattr(huggingface_hub, "try_to_load_from_cache", hub_cache)
+    assert enc._cached_hub_weights() == str(safe)
+    assert asked[0] == ("timm/vit_base_patch32_clip_224.openai", "open_clip_model.safetensors")
+    monkeypatch.setattr(huggingface_hub, "try_to_load_from_cache", lambda repo, name: None)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert enc._cached_hub_weights() is None
+    (tmp_path / ".cache" / "clip").mkdir(parents=True)
+    (tmp_path / ".cache" / "clip" / "ViT-B-32.pt").write_bytes(b"")  # open_clip's URL download cache
+    assert enc._cached_hub_weights() == str(tmp_path / ".cache" / "clip" / "ViT-B-32.pt")
+
+
+def test_loading_a_shipped_model_does_not_import_the_training_package():
+    code = ("import sys, amumo_ng.models; enc = amumo_ng.models.load('toy-clip'); "
+            "print(enc.id.split(':')[0], sorted(m for m in sys.modules if m.startswith('amumo_ng.zoo')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["toy-clip", "[]"]
 
 
 def test_unknown_names_suggest_close_ones():

@@ -10,9 +10,10 @@ import pytest
 
 from amumo_ng.analysis.retrieval import topk_accuracy
 from amumo_ng.datasets.shapes import ShapesDataset
-from amumo_ng.zoo.configs import TOY_MODEL, register_toy_configs, toy_config
+from amumo_ng.fingerprint import file_digest as sha256_file
+from amumo_ng.models.configs import TOY_MODEL, register_toy_configs, toy_config
 from amumo_ng.zoo.evaluate import open_clip_encoders, zero_shot_accuracy
-from amumo_ng.zoo.train import DEFAULT_WEIGHTS_DIR, TrainConfig, sha256_file
+from amumo_ng.zoo.train import DEFAULT_WEIGHTS_DIR, TrainConfig
 
 NAMES = ("toy-clip", "toy-cyclip", "toy-cloob")
 N_SAMPLE = 200
