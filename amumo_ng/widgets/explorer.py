@@ -13,7 +13,7 @@ import numpy as np
 
 import traitlets as t
 
-from ..session import GAP_SCOPES, PROJECTION_SCOPES, QUADRANTS
+from ..session import GAP_SCOPES, QUADRANTS
 from .base import SessionWidget
 from .heatmap import HeatmapMixin
 from .scatter import ScatterMixin
@@ -26,7 +26,7 @@ READOUT_SYNC_LIMIT = 2000
 #: Session traits the Explorer's controls set (two-way linked).
 CONTROL_TRAITS = (
     "model", "filter_pattern", "filter_regex", "gap_closed", "gap_scope", "cluster", "cluster_quadrant",
-    "cluster_leaf_order", "projection_scope", "selection_filter",
+    "cluster_leaf_order", "selection_filter",
 )
 
 
@@ -73,12 +73,11 @@ class Explorer(HeatmapMixin, ScatterMixin, ColorByMixin, SearchMixin, SessionWid
     cluster_quadrant = t.Unicode("image-image").tag(sync=True)
     quadrants = t.List(t.List(t.Unicode()), [list(q) for q in QUADRANTS]).tag(sync=True)
     cluster_leaf_order = t.Unicode("dendrogram").tag(sync=True)
-    projection_scope = t.Unicode("all").tag(sync=True)
-    projection_scopes = t.List(t.List(t.Unicode()), [list(p) for p in PROJECTION_SCOPES]).tag(sync=True)
     selection_filter = t.Bool(False).tag(sync=True)
 
     def __init__(self, data=None, *, session=None, link_group=None, title: str = "", **state):
-        session_state = {k: state.pop(k) for k in list(state) if k in CONTROL_TRAITS + ("projection",)}
+        session_state = {k: state.pop(k) for k in list(state)
+                         if k in CONTROL_TRAITS + ("projection", "projection_scope")}
         super().__init__(data, session=session, link_group=link_group, title=title, **state)
         t.dlink((self.session, "filter_error"), (self, "filter_error"))
         for name, value in session_state.items():

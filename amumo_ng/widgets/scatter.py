@@ -13,8 +13,9 @@ from typing import NamedTuple
 import numpy as np
 import traitlets as t
 
-from ..session import PROJECTIONS
+from ..session import PROJECTION_SCOPES, PROJECTIONS
 from .base import SessionWidget, serialized
+from .scatter_colors import ColorByMixin
 from .point_layout import point_rows, scale_to_view
 
 PROJECTION_LABELS = dict(PROJECTIONS)
@@ -68,8 +69,12 @@ class ScatterMixin(t.HasTraits):
     point_kind = t.Unicode("modality").tag(sync=True)
     points_model = t.Unicode("", help="model whose pairs the points show").tag(sync=True)
     show_lines = t.Bool(True, help="connect the two members of each pair").tag(sync=True)
-    projection_status = t.Unicode("").tag(sync=True)
+    projection_scope = t.Unicode("all", help="'all': fit all pairs, dim those not in view; "
+                                             "'view': re-project the pairs in view").tag(sync=True)
+    projection_scopes = t.List(t.List(t.Unicode()), [list(p) for p in PROJECTION_SCOPES]).tag(sync=True)
+    projection_status = t.Unicode("", help="what is being computed ('' when idle)").tag(sync=True)
     projection_progress = t.Float(0.0).tag(sync=True)
+    projection_note = t.Unicode("", help="a remark on the points shown that is not work in progress").tag(sync=True)
 
     def _init_scatter(self) -> None:
         self._job = None
@@ -78,15 +83,21 @@ class ScatterMixin(t.HasTraits):
         if self.session.n_total > LINES_DEFAULT_LIMIT:  # 2n spline lines cost more than the points
             self.show_lines = False
         t.link((self.session, "projection"), (self, "projection"))
+        t.link((self.session, "projection_scope"), (self, "projection_scope"))
         self._shown_key = None
+        self._drawn = None  # (model, method) of the points on screen
         self.session.observe(self._refresh_scatter, names=["projection", "projection_scope", "gap_closed",
                                                            "gap_scope", "model", "indices"])
         self._refresh_scatter(None)
 
     @serialized
     def _show(self, projection) -> None:
-        xy, kind, clamped = layout_points(projection)
+        """Lay ``projection`` out scaled to the pairs in view (robust box) and send it."""
+        xy, kind, clamped = layout_points(projection, self.session.indices)
+        fitted = projection.params.get("fitted_on")
+        self._drawn = (self.session.model, projection.method)
         with self.hold_sync():
+            self.projection_note = f"fitted on the {fitted:,} pairs in view" if fitted else ""
             self.point_kind = kind
             self.points = np.ascontiguousarray(xy).tobytes()
             self.point_clamped = np.ascontiguousarray(clamped, dtype=np.uint8).tobytes()
@@ -101,12 +112,30 @@ class ScatterMixin(t.HasTraits):
         if job is not None:
             job.cancel()
 
+    def handle_cancel_projection(self, content) -> tuple[dict, list]:
+        """``{"type": "cancel_projection"}``: stop the projection being computed and go back to the
+        method whose points are on screen (the menu then shows what is drawn)."""
+        running = self._job is not None
+        self.cancel_projection()
+        if running and self._drawn is not None and self._drawn[0] == self.session.model:
+            label = PROJECTION_LABELS.get(self.session.projection, self.session.projection)
+            self.session.projection = self._drawn[1]
+            self.projection_note = f"{label} cancelled"
+        with self.hold_sync():
+            self.projection_status = ""
+            self.projection_progress = 1.0
+        return {"type": "cancel_projection", "req": content.get("req"), "cancelled": running}, []
+
     def _refresh_scatter(self, change) -> None:
         session = self.session
         # a new view (filter, selection) changes the projection only when it is fitted on the view
-        # or the gap is closed over the view; otherwise the points already shown stay
+        # or the gap is closed over the view; otherwise the projection shown stays and is only
+        # scaled again to fit the pairs now in view
         key = (session.model, session.projection_key())
         if change is not None and change["name"] == "indices" and key == self._shown_key:
+            cached = session.cached_projection()
+            if cached is not None:
+                self._show(cached)
             return
         self._shown_key = key
         self.cancel_projection()
@@ -117,7 +146,8 @@ class ScatterMixin(t.HasTraits):
                 self.points = np.array([[-0.5, 0.0], [0.5, 0.0]], np.float32).tobytes()
                 self.point_clamped = bytes(2)
                 self.points_model = session.model
-                self.projection_status = "one pair: nothing to project"
+                self.projection_status = ""
+                self.projection_note = "one pair: nothing to project"
                 self.projection_progress = 1.0
             return
         cached = session.cached_projection()
@@ -159,7 +189,7 @@ class ScatterMixin(t.HasTraits):
         return None if job is None else job.result(timeout)
 
 
-class Scatter(ScatterMixin, SessionWidget):
+class Scatter(ScatterMixin, ColorByMixin, SessionWidget):
     """2-D projection of both modalities of one model's pairs, on its own.
 
     Images and texts are coloured per modality; lines join the two members of a pair
@@ -174,3 +204,4 @@ class Scatter(ScatterMixin, SessionWidget):
         if projection is not None:
             self.session.projection = projection
         self._init_scatter()
+        self._init_colors()

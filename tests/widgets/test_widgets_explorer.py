@@ -270,3 +270,44 @@ def test_readout_follows_the_filter_and_names_its_pairs():
     assert ex.gap_readout["n"] == ex.session.k == 10
     ex.session.gap_scope = "all"
     assert ex.gap_readout["scope"] == "all" and ex.gap_readout["n"] == 40
+
+
+def test_scatter_fits_the_pairs_in_view_and_notes_the_one_pair_case():
+    from amumo_ng.widgets.point_layout import scale_to_view
+
+    emb = make_embeddings(40)
+    ex = Explorer(emb)
+    ex.session.filter_pattern = "number 7"  # only pair 7: its two points fill the view
+    idx = ex.session.indices
+    proj = ex.session.cached_projection()
+    both = np.concatenate([proj.image_xy, proj.text_xy])
+    expected, _ = scale_to_view(both, np.concatenate([idx, 40 + idx]))
+    assert np.allclose(np.frombuffer(ex.points, np.float32).reshape(-1, 2), expected, atol=1e-6)
+    one = Explorer(make_embeddings(1))
+    assert one.projection_status == "" and "one pair" in one.projection_note
+
+
+def test_cancel_projection_returns_to_the_method_on_screen(monkeypatch):
+    import threading
+
+    import amumo_ng.analysis.projection as projection
+
+    release = threading.Event()
+    real = projection.project
+
+    def slow(image, text, method="pca", **kw):
+        if method == "tsne":
+            release.wait(30)
+        return real(image, text, method, **kw)
+
+    monkeypatch.setattr(projection, "project", slow)
+    ex = Explorer(make_embeddings(30))
+    ex.session.projection = "tsne"
+    assert ex.projection_status.startswith("computing")
+    reply, _ = ex.handle_cancel_projection({"type": "cancel_projection", "req": 1})
+    release.set()
+    assert reply["cancelled"] is True
+    assert ex.session.projection == "pca" and ex.projection == "pca"
+    assert ex.projection_status == "" and ex.projection_note == "t-SNE cancelled"
+    reply, _ = ex.handle_cancel_projection({"type": "cancel_projection", "req": 2})
+    assert reply["cancelled"] is False
