@@ -2,6 +2,7 @@
 import { h } from "./components/dom.js";
 import { injectStyle } from "./components/style.js";
 import { createRpc } from "./components/rpc.js";
+import { hold } from "./components/live.js";
 import { createControls } from "./components/controls.js";
 import { createHeatmap } from "./components/heatmap.js";
 import { createScatter } from "./components/scatter.js";
@@ -22,7 +23,9 @@ function render({ model, el }) {
     title, controls.el, h("div", { class: "amumo-views" }, [heatmap.el, scatter.el, panel.el]),
   ]);
   el.append(root);
-  return () => { controls.destroy(); heatmap.destroy(); scatter.destroy(); panel.destroy(); rpc.destroy(); };
+  const releaseView = hold("views");
+  // the kernel requests last: pending ones are rejected (ViewDestroyedError) once nobody listens
+  return () => { controls.destroy(); heatmap.destroy(); scatter.destroy(); panel.destroy(); rpc.destroy(); releaseView(); };
 }
 
 export default { render };

@@ -2,6 +2,7 @@
 import { h } from "./components/dom.js";
 import { injectStyle } from "./components/style.js";
 import { createRpc } from "./components/rpc.js";
+import { hold } from "./components/live.js";
 import { createHeatmap } from "./components/heatmap.js";
 import { createHoverPanel } from "./components/hoverpanel.js";
 
@@ -13,7 +14,8 @@ function render({ model, el }) {
   const heatmap = createHeatmap(model, { group, source, rpc, size: model.get("view_size") || 400 });
   const panel = createHoverPanel(model, { group, rpc, source, hasHeatmap: true });
   el.append(h("div", { class: "amumo-ng amumo-views", "data-amumo": "heatmap-widget" }, [heatmap.el, panel.el]));
-  return () => { heatmap.destroy(); panel.destroy(); rpc.destroy(); };
+  const releaseView = hold("views");
+  return () => { heatmap.destroy(); panel.destroy(); rpc.destroy(); releaseView(); };
 }
 
 export default { render };

@@ -2,6 +2,7 @@
 import { h } from "./components/dom.js";
 import { injectStyle } from "./components/style.js";
 import { createRpc } from "./components/rpc.js";
+import { hold } from "./components/live.js";
 import { createScatter } from "./components/scatter.js";
 import { createHoverPanel } from "./components/hoverpanel.js";
 
@@ -13,7 +14,8 @@ function render({ model, el }) {
   const scatter = createScatter(model, { group, source, width: model.get("view_size") || 400, height: model.get("view_size") || 400 });
   const panel = createHoverPanel(model, { group, rpc, source, hasHeatmap: false });
   el.append(h("div", { class: "amumo-ng amumo-views", "data-amumo": "scatter-widget" }, [scatter.el, panel.el]));
-  return () => { scatter.destroy(); panel.destroy(); rpc.destroy(); };
+  const releaseView = hold("views");
+  return () => { scatter.destroy(); panel.destroy(); rpc.destroy(); releaseView(); };
 }
 
 export default { render };

@@ -1,6 +1,8 @@
 // A window-level event bus: views of one link group (one Explorer, or the two sides of a
 // Comparison, or standalone widgets sharing a Session) exchange hover/highlight messages
 // without a kernel round trip.
+import { hold } from "./live.js";
+
 const KEY = "__amumoNgBus";
 
 function registry() {
@@ -11,11 +13,15 @@ function registry() {
 export function subscribe(group, listener) {
   const reg = registry();
   if (!reg.has(group)) reg.set(group, new Set());
-  reg.get(group).add(listener);
+  // a Set holds a listener once: a wrapper per subscription, so two subscriptions are two entries
+  const entry = (msg) => listener(msg);
+  reg.get(group).add(entry);
+  const release = hold("bus");
   return () => {
+    release();
     const set = reg.get(group);
     if (set) {
-      set.delete(listener);
+      set.delete(entry);
       if (set.size === 0) reg.delete(group);
     }
   };

@@ -1,10 +1,17 @@
 // The Explorer's control bar: model, caption filter (+ regex) with "k of n pairs", gap toggle
 // and readout, clustering toggle and quadrant, projection, heatmap-by-selection.
 import { h, fmt } from "./dom.js";
+import { onModel } from "./live.js";
+
+// (re)fill a <select> with [value, label] options, keeping `keep` selected when it is one of them
+function setOptions(el, options, keep) {
+  el.replaceChildren(...options.map(([value, label]) => h("option", { value, text: label })));
+  if (keep != null) el.value = keep;
+}
 
 function select(attr, options, onChange) {
   const el = h("select", { "data-amumo": attr });
-  for (const [value, label] of options) el.append(h("option", { value, text: label }));
+  setOptions(el, options);
   el.addEventListener("change", () => onChange(el.value));
   return el;
 }
@@ -12,7 +19,9 @@ function select(attr, options, onChange) {
 export function createControls(model) {
   const set = (name, value) => { model.set(name, value); model.save_changes(); };
 
-  const modelSel = select("model", (model.get("models") || []).map((m) => [m, m]), (v) => set("model", v));
+  const modelOptions = () => (model.get("models") || []).map((m) => [m, m]);
+  const modelSel = select("model", modelOptions(), (v) => set("model", v));
+  let modelNames = JSON.stringify(model.get("models") || []);
   const filterInput = h("input", { type: "text", "data-amumo": "filter-input", placeholder: "filter captions…", spellcheck: "false" });
   const regex = h("input", { type: "checkbox", "data-amumo": "filter-regex" });
   const count = h("span", { "data-amumo": "filter-count", class: "amumo-muted" });
@@ -52,6 +61,8 @@ export function createControls(model) {
   ]);
 
   function sync() {
+    const names = JSON.stringify(model.get("models") || []);
+    if (names !== modelNames) { modelNames = names; setOptions(modelSel, modelOptions(), model.get("model")); }
     modelLabel.style.display = (model.get("models") || []).length > 1 ? "" : "none";
     modelSel.value = model.get("model");
     if (typed === null && document.activeElement !== filterInput && filterInput.value !== model.get("filter_pattern")) filterInput.value = model.get("filter_pattern");
@@ -80,7 +91,7 @@ export function createControls(model) {
   }
   const events = "change:model change:models change:filter_pattern change:filter_regex change:n_view change:n_total change:filter_error " +
     "change:gap_closed change:gap_readout change:cluster change:cluster_quadrant change:projection change:selection_filter";
-  model.on(events, sync);
+  const off = onModel(model, events, sync);
   sync();
-  return { el: root, destroy() { model.off(events, sync); clearTimeout(timer); } };
+  return { el: root, destroy() { off(); clearTimeout(timer); } };
 }

@@ -18,3 +18,10 @@ export function fmt(x, digits = 4) {
 }
 
 export const COLORS = { image: "#1f77b4", text: "#ff7f0e" };
+
+// The one device-pixel ratio of the views' own canvases (overlays): the screen's, capped at 2
+// (a 3x or 4x screen would multiply the pixels drawn per frame for no visible gain).
+export const MAX_PIXEL_RATIO = 2;
+export function pixelRatio() {
+  return Math.min(window.devicePixelRatio || 1, MAX_PIXEL_RATIO);
+}

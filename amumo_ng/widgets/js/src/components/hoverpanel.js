@@ -1,9 +1,11 @@
 // The hover panel: thumbnail and caption of the item(s) under the pointer in any linked view,
 // plus the similarity value for a heatmap cell. Thumbnails are fetched lazily from the kernel
-// (one custom message per pair) and cached as object URLs per model.
+// (one custom message per pair) and cached as object URLs of the current model (bounded LRU).
 import { h, fmt, COLORS } from "./dom.js";
 import { subscribe } from "./bus.js";
 import { packedStrings } from "./rpc.js";
+import { createDisposer, onModel } from "./live.js";
+import { createThumbCache } from "./thumbcache.js";
 
 // `source`: the id of this widget's views; `hasHeatmap`: whether this widget draws a heatmap (then a
 // cell hovered in another widget is shown through this widget's own heatmap echo, with its own values).
@@ -13,24 +15,20 @@ export function createHoverPanel(model, { group, rpc, source, hasHeatmap = false
   const warning = h("div", { class: "amumo-error", "data-amumo": "hover-warning", style: "font-size:11px" });
   const hint = h("div", { class: "amumo-muted", text: "Hover the heatmap or the scatter plot." });
   const root = h("div", { class: "amumo-hover", "data-amumo": "hover-panel" }, [hint, value, items, warning]);
-  const cache = new Map(); // `${model}:${pair}` -> Promise<{url}|{missing}>
+  const life = createDisposer();
+  const cache = createThumbCache(); // `${model}:${pair}` -> {url} | {missing}
   let current = null;
   let token = 0;
   let captions = null; // packed captions of the current model, decoded on demand
   const captionsOf = () => captions || (captions = packedStrings(model.get("captions_utf8"), model.get("caption_offsets")));
   const onCaptions = () => { captions = null; };
-  model.on("change:captions_utf8 change:caption_offsets", onCaptions);
+  life.add(onModel(model, "change:captions_utf8 change:caption_offsets", onCaptions));
 
   function thumb(pair) {
-    const key = `${model.get("model")}:${pair}`;
-    if (!cache.has(key)) {
-      cache.set(key, rpc.request("thumb", { pair }).then(({ msg, buffers }) => {
-        if (!msg.ok) return { missing: msg.warning || "image unavailable" };
-        const blob = new Blob([buffers[0]], { type: msg.mime });
-        return { url: URL.createObjectURL(blob) };
-      }).catch((err) => ({ missing: err.message })));
-    }
-    return cache.get(key);
+    return cache.get(`${model.get("model")}:${pair}`, () => rpc.request("thumb", { pair }).then(({ msg, buffers }) => {
+      if (!msg.ok) return { missing: msg.warning || "image unavailable" };
+      return { blob: new Blob([buffers[0]], { type: msg.mime }) };
+    }).catch((err) => ({ missing: err.message }))); // (a destroyed view: nobody looks at it)
   }
 
   function show(msg) {
@@ -55,7 +53,7 @@ export function createHoverPanel(model, { group, rpc, source, hasHeatmap = false
         [slot, h("div", {}, [label, caption, cluster])]);
       items.append(row);
       thumb(it.pair).then((res) => {
-        if (token !== mine) return;
+        if (token !== mine || life.disposed) return;
         if (res.url) { img.src = res.url; slot.replaceWith(img); }
         else {
           slot.replaceWith(h("div", { class: "amumo-thumb-missing", "data-amumo": "hover-thumb-missing", text: "image unavailable" }));
@@ -97,7 +95,7 @@ export function createHoverPanel(model, { group, rpc, source, hasHeatmap = false
     }
   }
 
-  const unsubscribe = subscribe(group, (msg) => {
+  life.add(subscribe(group, (msg) => {
     const foreign = msg.source !== source;
     if (msg.kind === "view-changed") {
       if (!foreign) clear();
@@ -113,21 +111,13 @@ export function createHoverPanel(model, { group, rpc, source, hasHeatmap = false
       current = { ...current, value: msg.value };
       renderValue(current);
     }
-  });
-  const onModel = () => {
-    for (const p of cache.values()) p.then((r) => r.url && URL.revokeObjectURL(r.url));
-    cache.clear();
+  }));
+  const onModelChange = () => {
+    cache.clear(); // revokes the URLs
     clear(); // pair indices and captions of another model
   };
-  model.on("change:model", onModel);
+  life.add(onModel(model, "change:model", onModelChange));
+  life.add(onModelChange);
 
-  return {
-    el: root,
-    destroy() {
-      unsubscribe();
-      model.off("change:model", onModel);
-      model.off("change:captions_utf8 change:caption_offsets", onCaptions);
-      onModel();
-    },
-  };
+  return { el: root, destroy: () => life.dispose() };
 }

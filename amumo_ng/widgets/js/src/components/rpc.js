@@ -1,27 +1,67 @@
 // Request/response over anywidget custom messages: send {type, req, ...}, the kernel replies
-// with the same type and req (plus binary buffers). Stale requests of a kind can be superseded.
+// with the same type and req (plus binary buffers). Every view of a model sees every reply, so
+// request ids are unique in the page (one counter shared by all views and bundles), not per view.
+// destroy() settles what is still pending: those promises reject with a ViewDestroyedError
+// (callers test it with isViewDestroyed(err) and stay quiet).
+import { hold, onModel } from "./live.js";
+
+const NEXT = "__amumoNgNextReq";
+
+export class ViewDestroyedError extends Error {
+  constructor(type) {
+    super(`view destroyed: the ${type} request was dropped`);
+    this.name = "ViewDestroyedError";
+  }
+}
+
+export function isViewDestroyed(err) {
+  return err instanceof Error && err.name === "ViewDestroyedError";
+}
+
+function nextReq() {
+  const req = globalThis[NEXT] || 1;
+  globalThis[NEXT] = req + 1;
+  return req;
+}
+
 export function createRpc(model) {
-  let next = 1;
-  const pending = new Map();
-  const onMsg = (msg, buffers) => {
+  const pending = new Map(); // req -> {resolve, reject, type, release}
+  let destroyed = false;
+  const settle = (req) => {
+    const p = pending.get(req);
+    pending.delete(req);
+    p.release();
+    return p;
+  };
+  const offMsg = onModel(model, "msg:custom", (msg, buffers) => {
     if (!msg || msg.req == null || !pending.has(msg.req)) return;
-    const { resolve, reject } = pending.get(msg.req);
-    pending.delete(msg.req);
+    const { resolve, reject } = settle(msg.req);
     if (msg.error) reject(new Error(msg.error));
     else resolve({ msg, buffers: buffers || [] });
-  };
-  model.on("msg:custom", onMsg);
+  });
   return {
     request(type, content = {}) {
-      const req = next++;
+      if (destroyed) return Promise.reject(new ViewDestroyedError(type));
+      const req = nextReq();
       return new Promise((resolve, reject) => {
-        pending.set(req, { resolve, reject });
-        model.send({ ...content, type, req });
+        pending.set(req, { resolve, reject, type, release: hold("requests") });
+        try {
+          model.send({ ...content, type, req });
+        } catch (err) {
+          settle(req);
+          reject(err);
+        }
       });
     },
+    get pending() { return pending.size; },
     destroy() {
-      model.off("msg:custom", onMsg);
-      pending.clear();
+      if (destroyed) return;
+      destroyed = true;
+      offMsg();
+      for (const req of [...pending.keys()]) {
+        const { reject, type } = settle(req);
+        reject(new ViewDestroyedError(type));
+      }
     },
   };
 }

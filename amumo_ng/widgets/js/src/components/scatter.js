@@ -1,14 +1,28 @@
 // The projection scatter plot (regl-scatterplot, WebGL): images and texts coloured per
 // modality, optional lines joining each pair, hover -> bus, highlight <- bus, lasso -> selection.
 import createScatterplot, { createRenderer } from "regl-scatterplot";
-import { h, COLORS } from "./dom.js";
+import { h, COLORS, pixelRatio } from "./dom.js";
 import { publish, subscribe } from "./bus.js";
 import { typed } from "./rpc.js";
+import { createDisposer, hold, onModel } from "./live.js";
+
+// Whether the `points` trait belongs to the model shown now: the kernel sends a model's points
+// (with `points_model`) after its captions and n_total, and the browser may already have switched
+// `model` itself, so for a while the points are another model's. {ok, m, n, kind, expected}
+export function pointsFit(model, xy) {
+  const kind = model.get("point_kind");
+  const n = model.get("n_total");
+  const m = Math.floor(xy.length / 2);
+  const expected = kind === "pair" ? n : 2 * n;
+  const ok = m > 0 && model.get("points_model") === model.get("model") && m === expected;
+  return { ok, m, n, kind, expected };
+}
 
 export function createScatter(model, { group, source, width = 460, height = 460 }) {
+  const life = createDisposer();
   const canvas = h("canvas", { "data-amumo": "scatter-canvas", style: `width:${width}px;height:${height}px` });
   const overlay = h("canvas", { class: "amumo-overlay", style: `width:${width}px;height:${height}px;position:absolute;left:0;top:0;pointer-events:none` });
-  const dpr = Math.min(window.devicePixelRatio || 1, 2);
+  const dpr = pixelRatio();
   overlay.width = Math.round(width * dpr); overlay.height = Math.round(height * dpr);
   const status = h("span", { "data-amumo": "projection-status", class: "amumo-muted" });
   const progress = h("progress", { class: "amumo-progress", max: 1, value: 0 });
@@ -27,11 +41,22 @@ export function createScatter(model, { group, source, width = 460, height = 460 
   // A renderer of the plot's own size. regl-scatterplot's default renderer draws a float
   // framebuffer as large as the window every frame and copies the plot's part out of it, which
   // costs ~12x the pixels of a 400 px plot (seen as most of the first-paint and pan frame time
-  // under a software WebGL such as SwiftShader).
+  // under a software WebGL such as SwiftShader). regl-scatterplot sizes the plot's canvas from
+  // the screen's own devicePixelRatio and copies the centre of the renderer's canvas into it, so
+  // the renderer is sized by the library too (renderer.resize), never by a ratio of ours.
   const rendererCanvas = document.createElement("canvas");
-  rendererCanvas.width = Math.floor(width * window.devicePixelRatio);
-  rendererCanvas.height = Math.floor(height * window.devicePixelRatio);
+  rendererCanvas.width = 1; rendererCanvas.height = 1;
   const renderer = createRenderer({ canvas: rendererCanvas });
+  renderer.resize(width, height);
+  const gl = rendererCanvas.getContext("webgl"); // the renderer's context (the same object)
+  life.add(hold("webgl"));
+  life.add(() => {
+    renderer.destroy(); // ours: scatterplot.destroy() leaves a renderer it was given
+    // regl.destroy() frees buffers and textures but keeps the context until the canvas is
+    // collected; the page may only hold ~16 of them, so hand it back now
+    const lose = gl && gl.getExtension("WEBGL_lose_context");
+    if (lose) lose.loseContext();
+  });
   const scatterplot = createScatterplot({
     renderer, canvas, width, height, pointSize: 3, pointSizeSelected: 2, pointOutlineWidth: 2,
     colorBy: "valueA", pointColor: [COLORS.image, COLORS.text, "#555555"],
@@ -42,6 +67,7 @@ export function createScatter(model, { group, source, width = 460, height = 460 
     // the selection; the "clear selection" button does that
     deselectOnEscape: false,
   });
+  life.add(() => scatterplot.destroy());
 
   let n = 0;          // pairs
   let kind = "modality";
@@ -59,12 +85,27 @@ export function createScatter(model, { group, source, width = 460, height = 460 
     return pts;
   }
 
+  let stale = false;  // points that are not the current model's: nothing drawn, "computing…"
   async function drawPoints() { // only through requestDraw()
+    if (life.disposed) return;
     const xy = typed(Float32Array, model.get("points"));
-    kind = model.get("point_kind");
-    n = model.get("n_total");
-    const m = xy.length / 2;
-    if (!m) { scatterplot.clear(); drawn = false; return; }
+    const fit = pointsFit(model, xy);
+    if (!fit.ok) {
+      // never another model's points with this model's count (or pairs): keep nothing on screen
+      stale = fit.m > 0 || model.get("n_total") > 0;
+      drawn = false;
+      hovered = [];
+      scatterplot.clear();
+      box.setAttribute("data-points", "0");
+      box.setAttribute("data-points-model", "");
+      drawOverlay();
+      syncBar();
+      return;
+    }
+    stale = false;
+    kind = fit.kind;
+    n = fit.n;
+    const m = fit.m;
     // plain arrays: regl-scatterplot maps the columns into rows with Array#map
     const x = new Array(m), y = new Array(m), z = new Array(m), w = new Array(m).fill(0), line = new Array(m);
     for (let p = 0; p < m; p++) {
@@ -77,10 +118,13 @@ export function createScatter(model, { group, source, width = 460, height = 460 
     const filter = visiblePoints();
     scatterplot.set({ pointSize: m > 50000 ? 1.5 : m > 5000 ? 2.5 : 4 });
     await scatterplot.draw(data, { zDataType: "categorical", ...(filter ? { filter } : {}) });
+    if (life.disposed) return;
     drawn = true;
     scatterplot.set({ showPointConnections: showLines });
     box.setAttribute("data-points", String(m));
+    box.setAttribute("data-points-model", model.get("points_model"));
     drawOverlay();
+    syncBar();
   }
 
   function applyFilter() {
@@ -114,6 +158,7 @@ export function createScatter(model, { group, source, width = 460, height = 460 
   };
 
   scatterplot.subscribe("pointOver", (p) => {
+    if (!drawn) return;
     const it = itemOf(p);
     const partner = kind === "modality" ? pointOf(it.pair, it.modality === "image" ? "text" : "image") : null;
     hovered = partner == null ? [p] : [p, partner];
@@ -128,6 +173,7 @@ export function createScatter(model, { group, source, width = 460, height = 460 
     publish(group, { kind: "hover-out", source });
   });
   scatterplot.subscribe("select", ({ points }) => {
+    if (!drawn) return;
     const pairs = [...new Set(points.map((p) => (kind === "pair" ? p : p % n)))].sort((a, b) => a - b);
     model.set("selection", pairs);
     model.save_changes();
@@ -138,16 +184,41 @@ export function createScatter(model, { group, source, width = 460, height = 460 
   // A lasso released where it started ends with a click on the canvas, which regl-scatterplot
   // turns into "select the point under the pointer", replacing the lasso's selection. A drag
   // that drew a lasso of any extent is a lasso: its click is stopped before it reaches the canvas.
+  //
+  // A press on the plot holds a pointer capture on its canvas (no window listener of ours): the
+  // moves and the release reach the canvas wherever they happen, outside the window too. When the
+  // capture ends without a release (pointercancel, lost capture) regl-scatterplot is sent the
+  // mouseup it would otherwise wait for, so no lasso or pan is left hanging on the pointer.
   const LASSO_MIN_EXTENT = 3; // CSS px the pointer must travel for a drag to count as a lasso
   let drag = null; // {x, y, lasso, extent} of the pointer press on the canvas
+  let press = null; // {id, released} of the captured pointer
   box.addEventListener("mousedown", (ev) => {
     const lassoing = scatterplot.get("mouseMode") === "lasso" || ev.shiftKey;
     drag = { x: ev.clientX, y: ev.clientY, lasso: lassoing, extent: 0 };
   }, true);
-  const onDragMove = (ev) => {
+  box.addEventListener("pointerdown", (ev) => {
+    if (ev.button !== 0) return;
+    if (press) endPress(null); // a press whose end never came: finish it before the new one
+    try { canvas.setPointerCapture(ev.pointerId); } catch (_err) { return; } // not an active pointer
+    press = { id: ev.pointerId, released: false, x: ev.clientX, y: ev.clientY };
+  }, true);
+  box.addEventListener("pointermove", (ev) => {
+    if (press && ev.pointerId === press.id) { press.x = ev.clientX; press.y = ev.clientY; }
     if (drag) drag.extent = Math.max(drag.extent, Math.hypot(ev.clientX - drag.x, ev.clientY - drag.y));
+  }, true);
+  box.addEventListener("pointerup", (ev) => { if (press && ev.pointerId === press.id) press.released = true; }, true);
+  const endPress = (ev) => {
+    if (!press || (ev && ev.pointerId !== press.id)) return;
+    const p = press;
+    press = null;
+    try { if (canvas.hasPointerCapture(p.id)) canvas.releasePointerCapture(p.id); } catch (_err) { /* gone */ }
+    if (!p.released) {
+      drag = null;
+      window.dispatchEvent(new MouseEvent("mouseup", { clientX: p.x, clientY: p.y, button: 0, buttons: 0 }));
+    }
   };
-  window.addEventListener("mousemove", onDragMove, true);
+  canvas.addEventListener("pointercancel", endPress);
+  canvas.addEventListener("lostpointercapture", endPress);
   box.addEventListener("click", (ev) => {
     const d = drag;
     drag = null;
@@ -165,26 +236,27 @@ export function createScatter(model, { group, source, width = 460, height = 460 
   lines.addEventListener("change", () => { model.set("show_lines", lines.checked); model.save_changes(); });
   clear.addEventListener("click", () => { scatterplot.deselect({ preventEvent: true }); model.set("selection", []); model.save_changes(); });
 
-  const unsubscribe = subscribe(group, (msg) => {
+  life.add(subscribe(group, (msg) => {
     if (msg.source === source && msg.origin === "scatter") return;
     if (msg.kind === "hover-out") { hovered = []; drawOverlay(); return; }
     if (msg.kind !== "hover" || !drawn) return;
     hovered = msg.items.filter((it) => it.pair < n).map((it) => pointOf(it.pair, it.modality));
     hovered = [...new Set(hovered)];
     drawOverlay();
-  });
+  }));
 
   function syncBar() {
     lines.checked = model.get("show_lines");
     const sel = model.get("selection") || [];
     selInfo.textContent = sel.length ? `${sel.length} selected` : "no selection";
     clear.disabled = !sel.length;
-    const st = model.get("projection_status");
+    const st = model.get("projection_status") || (stale ? "computing…" : "");
     status.textContent = st;
     progress.style.display = st && model.get("projection_progress") < 1 ? "" : "none";
     progress.value = model.get("projection_progress");
     box.setAttribute("data-projection", model.get("projection") || "");
     box.setAttribute("data-busy", st ? "true" : "false");
+    box.setAttribute("data-stale", stale ? "true" : "false");
   }
   // One draw at a time: regl-scatterplot refuses a draw() while the previous one is running, and
   // one state message may change several traits (points, point_kind, ...), each firing onPoints.
@@ -203,22 +275,13 @@ export function createScatter(model, { group, source, width = 460, height = 460 
     return drawing;
   }
   const onPoints = () => requestDraw().catch((err) => { status.textContent = `scatter failed: ${err.message}`; });
-  model.on("change:points change:point_kind change:show_lines", onPoints);
-  model.on("change:order", applyFilter);
-  model.on("change:selection change:projection_status change:projection_progress change:show_lines change:projection", syncBar);
+  // points_model / model / n_total: the points may stop (or start) fitting the model shown
+  life.add(onModel(model, "change:points change:point_kind change:show_lines change:points_model change:model change:n_total", onPoints));
+  life.add(onModel(model, "change:order", applyFilter));
+  life.add(onModel(model, "change:selection change:projection_status change:projection_progress change:show_lines change:projection", syncBar));
+  life.add(() => { endPress(null); drawn = false; });
   syncBar();
   onPoints();
 
-  return {
-    el: root,
-    destroy() {
-      unsubscribe();
-      window.removeEventListener("mousemove", onDragMove, true);
-      model.off("change:points change:point_kind change:show_lines", onPoints);
-      model.off("change:order", applyFilter);
-      model.off("change:selection change:projection_status change:projection_progress change:show_lines change:projection", syncBar);
-      scatterplot.destroy();
-      renderer.destroy(); // ours: scatterplot.destroy() leaves a renderer it was given
-    },
-  };
+  return { el: root, destroy: () => life.dispose() };
 }
