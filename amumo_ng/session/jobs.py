@@ -186,7 +186,8 @@ class JobsMixin:
             return None
         with self._jobs_lock:
             shared = self._jobs.get(key)
-            new = shared is None or shared.job.done()
+            # a cancelled job still running is not joined: it would answer "cancelled"
+            new = shared is None or shared.job.done() or shared.job.cancelled
             if new:
                 from ..analysis.projection import ProjectionJob
 

@@ -139,6 +139,7 @@ class SessionWidget(anywidget.AnyWidget):
             # in the order it is sent with, so recompute until the order held still throughout
             for _attempt in range(4):
                 order = np.asarray(self.session.order, dtype=np.int32)
+                self.n_total = self.session.n_total  # a model switch reaches here before _on_model
                 self.n_view = int(order.size)
                 self.order = order.tobytes()
                 self.order_hash = f"{order.size}-{array_digest(order, digest_size=4)}"

@@ -115,7 +115,7 @@ class ScatterMixin(t.HasTraits):
     def handle_cancel_projection(self, content) -> tuple[dict, list]:
         """``{"type": "cancel_projection"}``: stop the projection being computed and go back to the
         method whose points are on screen (the menu then shows what is drawn)."""
-        running = self._job is not None
+        running = self._job is not None and not self._job.done()
         self.cancel_projection()
         if running and self._drawn is not None and self._drawn[0] == self.session.model:
             label = PROJECTION_LABELS.get(self.session.projection, self.session.projection)
@@ -132,10 +132,14 @@ class ScatterMixin(t.HasTraits):
         # or the gap is closed over the view; otherwise the projection shown stays and is only
         # scaled again to fit the pairs now in view
         key = (session.model, session.projection_key())
-        if change is not None and change["name"] == "indices" and key == self._shown_key:
-            cached = session.cached_projection()
-            if cached is not None:
-                self._show(cached)
+        if change is not None and key == self._shown_key:
+            # one user action can fire several changes (a model switch changes the indices too):
+            # a projection already shown or being computed for this key is neither restarted nor
+            # cancelled; only a new view of shown points is scaled again
+            if self._job is None or self._job.done():
+                cached = session.cached_projection()
+                if cached is not None:
+                    self._show(cached)
             return
         self._shown_key = key
         self.cancel_projection()

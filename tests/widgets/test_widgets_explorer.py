@@ -311,3 +311,16 @@ def test_cancel_projection_returns_to_the_method_on_screen(monkeypatch):
     assert ex.projection_status == "" and ex.projection_note == "t-SNE cancelled"
     reply, _ = ex.handle_cancel_projection({"type": "cancel_projection", "req": 2})
     assert reply["cancelled"] is False
+
+
+def test_model_switch_during_an_uncomputed_projection_computes_the_new_models():
+    """A model switch fires both 'indices' and 'model': the new model's projection must be
+    computed once, not cancelled by the second notification."""
+    a, b = make_embeddings(30, model_id="a"), make_embeddings(24, seed=5, model_id="b")
+    ex = Explorer({"A": a, "B": b}, projection="joint")
+    ex.wait_projection(timeout=60)
+    ex.session.model = "B"
+    result = ex.wait_projection(timeout=60)
+    assert result is not None and "failed" not in ex.projection_status
+    assert ex.points_model == "B" and len(np.frombuffer(ex.points, np.float32)) == 2 * 24
+    assert ex.n_total == 24
