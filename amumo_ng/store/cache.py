@@ -183,8 +183,9 @@ class EmbeddingCache:
                 raise CorruptEntryError(f"{file} fails its checksum (corrupted)")
         return manifest
 
-    def load(self, key: str, image_source=None) -> Optional[Embeddings]:
-        """The verified entry as :class:`Embeddings` (arrays memory-mapped), or None when absent.
+    def load(self, key: str, image_source=None, encoder=None) -> Optional[Embeddings]:
+        """The verified entry as :class:`Embeddings` (arrays memory-mapped), or None when absent;
+        ``image_source`` and ``encoder`` are attached to it.
 
         A damaged entry is deleted with a warning and None is returned, so the caller recomputes it.
         """
@@ -210,6 +211,7 @@ class EmbeddingCache:
             model_id=manifest["model_id"],
             dataset_id=manifest["dataset_id"],
             image_source=image_source,
+            encoder=encoder,
             trusted=True,
         )
 
@@ -333,7 +335,7 @@ def embed(
     sample_ids = dataset.sample_ids
     key = cache.key_for(encoder.cache_key, dataset.id, sample_ids)
     if not recompute:
-        cached = cache.load(key, image_source=dataset.image)
+        cached = cache.load(key, image_source=dataset.image, encoder=encoder)
         if cached is not None:
             return cached
     else:
@@ -395,7 +397,7 @@ def embed(
     }
     cache.write(key, image, text, dataset.meta, info)
     shutil.rmtree(partial, ignore_errors=True)
-    result = cache.load(key, image_source=dataset.image)
+    result = cache.load(key, image_source=dataset.image, encoder=encoder)
     if result is None:  # pragma: no cover - only if the disk fails between write and read
         raise CacheError(f"could not read back the cache entry {cache.entry_path(key)}")
     return result

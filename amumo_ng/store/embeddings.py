@@ -35,6 +35,10 @@ class Embeddings:
         ``image_source(i) -> PIL.Image`` for pair i (thumbnails, hover); None when unknown.
     is_normalized : bool
         True when the rows are unit vectors (from :meth:`normalized`).
+    encoder : Encoder or None
+        The encoder that made the vectors (set by :func:`~amumo_ng.store.embed`), so views can
+        encode more inputs with the same model (augmented images, typed prompts); None for
+        precomputed arrays.
     """
 
     image: np.ndarray
@@ -45,6 +49,7 @@ class Embeddings:
     dataset_id: str = "arrays"
     image_source: Optional[ImageSource] = field(default=None, repr=False)
     is_normalized: bool = False
+    encoder: Optional[Any] = field(default=None, repr=False, compare=False)
     #: Skip the NaN/inf/zero-row scan (only for arrays already verified, e.g. a checksummed cache entry).
     trusted: InitVar[bool] = False
 
@@ -81,6 +86,7 @@ class Embeddings:
         logit_scale: float = 100.0,
         model_id: str = "arrays",
         dataset_id: str = "arrays",
+        encoder: Any = None,
     ) -> "Embeddings":
         """Wrap precomputed vectors.
 
@@ -93,6 +99,9 @@ class Embeddings:
         images : optional
             A sequence of n PIL images or file paths, a callable ``i -> PIL.Image``,
             or a :class:`~amumo_ng.datasets.base.PairDataset`.
+        encoder : optional
+            The encoder that made the vectors (any object :func:`~amumo_ng.models.as_encoder`
+            accepts), for views that encode more inputs (augmentations, prompts).
         """
         img, txt = as_pair(image, text, min_rows=1)
         n = img.shape[0]
@@ -117,6 +126,7 @@ class Embeddings:
             model_id=model_id,
             dataset_id=dataset_id,
             image_source=_as_image_source(images, n),
+            encoder=None if encoder is None else _as_encoder(encoder),
         )
 
     # -- views -----------------------------------------------------------------------
@@ -175,6 +185,12 @@ class Embeddings:
             f"<Embeddings n={self.n} d={self.dim} {kind} model={self.model_id!r} "
             f"dataset={self.dataset_id!r} logit_scale={self.logit_scale:g}>"
         )
+
+
+def _as_encoder(encoder: Any):
+    from ..models import as_encoder
+
+    return as_encoder(encoder)
 
 
 def _as_image_source(images: Any, n: int) -> Optional[ImageSource]:

@@ -166,3 +166,22 @@ def test_cache_dir_argument_and_env(colour_pairs, rgb_encoder, tmp_path, isolate
 def test_empty_dataset_is_rejected(colour_pairs, rgb_encoder):
     with pytest.raises(EmbeddingError, match="empty"):
         amumo_ng.embed(colour_pairs(0), rgb_encoder, progress=False)
+
+
+def test_embeddings_made_by_embed_carry_their_encoder(tmp_path):
+    """Views that encode more inputs (augmented images, prompts) find the model through the
+    Embeddings: embed() attaches its encoder, cached or freshly computed."""
+    import amumo_ng
+    from amumo_ng.models import as_encoder
+
+    ds = amumo_ng.datasets.load("shapes", n=6, seed=0)
+    enc = amumo_ng.models.load("toy-clip")
+    first = amumo_ng.embed(ds, enc, cache_dir=tmp_path, progress=False)
+    again = amumo_ng.embed(ds, enc, cache_dir=tmp_path, progress=False)
+    assert first.encoder is enc and again.encoder is enc
+    img = [ds.image(0)]
+    assert np.allclose(again.encoder.encode_images(img)[0], first.image[0], atol=1e-5)
+    plain = amumo_ng.Embeddings.from_arrays(np.ones((2, 3)), np.eye(2, 3) + 1)
+    assert plain.encoder is None
+    attached = amumo_ng.Embeddings.from_arrays(np.ones((2, 3)), np.eye(2, 3) + 1, encoder=enc)
+    assert attached.encoder.id == as_encoder(enc).id
