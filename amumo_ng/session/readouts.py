@@ -57,7 +57,7 @@ class ReadoutsMixin:
         the model's), plus ``scope`` ("view" or "all"), ``n_total`` and ``model``. Cached per
         model and pair set. An empty view gives ``{"n": 0, ...}`` with no numbers."""
         scope, idx = self.gap_pairs()
-        key = ("readouts", self.model, scope if idx is None else self.indices_key())
+        key = ("readouts", self.data_key(), scope if idx is None else self.indices_key())
         emb = self.embeddings
 
         def make():

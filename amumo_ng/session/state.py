@@ -26,6 +26,7 @@ from ..analysis.validation import EmbeddingError, l2_normalize
 from ..fingerprint import array_digest
 from ..lru import LRUCache
 from ..store.embeddings import Embeddings
+from .augmentation import AugmentationMixin
 from .jobs import JobsMixin
 from .readouts import LOSS_FULL_BATCH_LIMIT, ReadoutsMixin
 
@@ -82,7 +83,7 @@ def _as_model_dict(embeddings) -> "OrderedDict[str, Embeddings]":
     )
 
 
-class Session(JobsMixin, ReadoutsMixin, t.HasTraits):
+class Session(JobsMixin, ReadoutsMixin, AugmentationMixin, t.HasTraits):
     """Analysis state of one Explorer.
 
     Parameters
@@ -112,11 +113,14 @@ class Session(JobsMixin, ReadoutsMixin, t.HasTraits):
     selection = t.List(t.Int(), help="selected pair indices (sorted, unique)")
     selection_filter = t.Bool(False, help="restrict the heatmap to the selection (when not empty)")
     indices = t.Any(help="int64 [k]: pairs in view (filter and selection), ascending; read-only")
+    data_version = t.Int(0, help="incremented when the pairs behind every model change (an augmented set "
+                                 "shown or restored); views reload as on a model switch")
     status = t.Unicode("", help="what the session is computing in the background ('' when idle)")
     ordering_version = t.Int(0, help="incremented when a background clustering finishes")
 
     def __init__(self, embeddings, **kwargs):
         self._models = _as_model_dict(embeddings)
+        self._source = ""  # what the models' pairs are: "" the dataset, else an augmented set's id
         self._cache = LRUCache(64)
         self._jobs: dict = {}
         self._jobs_lock = threading.Lock()
@@ -172,7 +176,7 @@ class Session(JobsMixin, ReadoutsMixin, t.HasTraits):
         return self.clean_selection(proposal["value"])
 
     # -- the pairs in view ------------------------------------------------------------
-    @t.observe("model", "filter_pattern", "filter_regex", "selection", "selection_filter")
+    @t.observe("model", "filter_pattern", "filter_regex", "selection", "selection_filter", "data_version")
     def _on_view_change(self, change):
         if change["name"] == "model":
             # indices of one model's selection mean nothing for another's pairs
@@ -190,12 +194,12 @@ class Session(JobsMixin, ReadoutsMixin, t.HasTraits):
                 dtype=np.int64,
             )
             error = ""
-            self._last_valid_filter = (self.model, idx)
+            self._last_valid_filter = (self.data_key(), idx)
         except FilterError as exc:
             # keep the last valid filter result of this model; the widget shows the message
             error = str(exc)
             model, last = getattr(self, "_last_valid_filter", (None, None))
-            idx = last if model == self.model else np.arange(emb.n, dtype=np.int64)
+            idx = last if model == self.data_key() else np.arange(emb.n, dtype=np.int64)
         if self.selection_filter and self.selection:
             idx = np.intersect1d(idx, np.asarray(self.selection, dtype=np.int64))
         self.filter_error = error
@@ -205,6 +209,11 @@ class Session(JobsMixin, ReadoutsMixin, t.HasTraits):
     def k(self) -> int:
         """Number of pairs in view."""
         return int(self.indices.size)
+
+    def data_key(self) -> tuple:
+        """(model, data source): the part of every cache key that names whose vectors they are
+        (the data source is "" for the dataset, an augmented set's id otherwise)."""
+        return (self.model, self._source)
 
     def indices_key(self) -> str:
         """Content key of :attr:`indices` (part of the cache keys of subset-dependent data)."""
@@ -222,11 +231,11 @@ class Session(JobsMixin, ReadoutsMixin, t.HasTraits):
     def vectors_key(self) -> tuple:
         """Cache key of :meth:`vectors` (model, gap state and, when closed over the view, the view)."""
         if not self.gap_closed:
-            return ("vectors", self.model, "open")
+            return ("vectors", self.data_key(), "open")
         scope, idx = self.gap_pairs()
         if idx is None or idx.size == 0:  # no pairs in view: nothing to measure a gap on
-            return ("vectors", self.model, "closed", "all")
-        return ("vectors", self.model, "closed", self.indices_key())
+            return ("vectors", self.data_key(), "closed", "all")
+        return ("vectors", self.data_key(), "closed", self.indices_key())
 
     def vectors(self) -> tuple[np.ndarray, np.ndarray]:
         """(image, text) unit float32 [n, d] of ALL pairs of the current model; gap-closed when

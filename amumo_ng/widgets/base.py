@@ -102,7 +102,7 @@ class SessionWidget(anywidget.AnyWidget):
         t.dlink((session, "models"), (self, "models"))
         for name in self._synced_session_traits + ("hover", "selection"):
             t.link((session, name), (self, name))
-        session.observe(self._on_model, names="model")
+        session.observe(self._on_model, names=["model", "data_version"])
         session.observe(self._on_indices, names=["indices", "cluster", "cluster_quadrant", "cluster_leaf_order",
                                                  "gap_closed", "gap_scope", "ordering_version"])
         t.dlink((session, "status"), (self, "status"))

@@ -82,7 +82,7 @@ class Explorer(HeatmapMixin, ScatterMixin, ColorByMixin, SearchMixin, SessionWid
         t.dlink((self.session, "filter_error"), (self, "filter_error"))
         for name, value in session_state.items():
             setattr(self.session, name, value)
-        self.session.observe(self._refresh_readout, names=["model", "indices", "gap_scope"])
+        self.session.observe(self._refresh_readout, names=["model", "data_version", "indices", "gap_scope"])
         self._refresh_readout(None)
         self._init_heatmap()
         self._init_scatter()
@@ -91,7 +91,7 @@ class Explorer(HeatmapMixin, ScatterMixin, ColorByMixin, SearchMixin, SessionWid
     def _readout_key(self) -> tuple:
         session = self.session
         scope, idx = session.gap_pairs()
-        return session.model, scope, None if idx is None else session.indices_key()
+        return session.data_key(), scope, None if idx is None else session.indices_key()
 
     def _refresh_readout(self, _change) -> None:
         """Gap/loss readout of the pairs :meth:`Session.gap_pairs` names: at once for small sets,

@@ -87,7 +87,7 @@ class ScatterMixin(t.HasTraits):
         self._shown_key = None
         self._drawn = None  # (model, method) of the points on screen
         self.session.observe(self._refresh_scatter, names=["projection", "projection_scope", "gap_closed",
-                                                           "gap_scope", "model", "indices"])
+                                                           "gap_scope", "model", "data_version", "indices"])
         self._refresh_scatter(None)
 
     @serialized

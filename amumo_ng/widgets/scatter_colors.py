@@ -32,12 +32,14 @@ class ColorByMixin(t.HasTraits):
 
     def _init_colors(self) -> None:
         self.observe(self._refresh_colors, names=["color_by", "point_kind"])
-        self.session.observe(self._on_color_source, names=["model", "gap_closed", "gap_scope", "indices",
-                                                           "cluster", "cluster_quadrant", "ordering_version"])
+        self.session.observe(self._on_color_source, names=[
+            "model", "data_version", "gap_closed", "gap_scope", "indices", "cluster", "cluster_quadrant",
+            "ordering_version"])
         self._on_color_source({"name": "model"})
 
     def _on_color_source(self, change) -> None:
         name = change["name"] if change else "model"
+        name = "model" if name == "data_version" else name  # new pairs behind the model: as a switch
         if name == "model":
             self.color_options = color_options(self.session.embeddings)
             if self.color_by not in {v for v, _ in self.color_options}:
