@@ -15,6 +15,7 @@ import traitlets as t
 
 from ..session import GAP_SCOPES, QUADRANTS
 from .base import SessionWidget
+from .augment_control import AugmentControlMixin
 from .heatmap import HeatmapMixin
 from .scatter import ScatterMixin
 from .scatter_colors import ColorByMixin
@@ -35,7 +36,7 @@ def _clean(value: float):
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
 
 
-class Explorer(HeatmapMixin, ScatterMixin, ColorByMixin, SearchMixin, SessionWidget):
+class Explorer(HeatmapMixin, ScatterMixin, ColorByMixin, SearchMixin, AugmentControlMixin, SessionWidget):
     """Linked similarity heatmap, projection scatter and hover panel with controls.
 
     Parameters
@@ -46,6 +47,9 @@ class Explorer(HeatmapMixin, ScatterMixin, ColorByMixin, SearchMixin, SessionWid
         Drive this Explorer from an existing session instead.
     title : str, optional
         Shown above the views.
+    encoders : dict[str, encoder], optional
+        Encoders by model name for embeddings that do not carry theirs (precomputed arrays), so the
+        augmentation control can encode transformed images.
     **kwargs
         Initial state, e.g. ``gap_closed=True``, ``cluster=True``, ``projection="umap"``,
         ``filter_pattern="red"``, ``grid=512``.
@@ -75,7 +79,7 @@ class Explorer(HeatmapMixin, ScatterMixin, ColorByMixin, SearchMixin, SessionWid
     cluster_leaf_order = t.Unicode("dendrogram").tag(sync=True)
     selection_filter = t.Bool(False).tag(sync=True)
 
-    def __init__(self, data=None, *, session=None, link_group=None, title: str = "", **state):
+    def __init__(self, data=None, *, session=None, link_group=None, title: str = "", encoders=None, **state):
         session_state = {k: state.pop(k) for k in list(state)
                          if k in CONTROL_TRAITS + ("projection", "projection_scope")}
         super().__init__(data, session=session, link_group=link_group, title=title, **state)
@@ -87,6 +91,7 @@ class Explorer(HeatmapMixin, ScatterMixin, ColorByMixin, SearchMixin, SessionWid
         self._init_heatmap()
         self._init_scatter()
         self._init_colors()
+        self._init_augment(encoders)
 
     def _readout_key(self) -> tuple:
         session = self.session

@@ -75,3 +75,24 @@ def test_bad_augmentations_change_nothing(zoo_pair):
     with pytest.raises(EmbeddingError, match="no encoder"):
         arrays.augment("rotate", 0)
     assert "no images" in Session(make_embeddings(6)).augmentable()[1]
+
+
+def test_augment_request_runs_in_the_background_and_none_restores(zoo_pair):
+    ds, models = zoo_pair
+    ex = Explorer(models)
+    assert "rotate" in ex.augment_kinds and ex.augment_disabled == "" and ex.pair_notes_utf8 == b""
+    reply, _ = ex.handle_augment({"type": "augment", "req": 1, "kind": "rotate", "pair": 3, "steps": 6})
+    assert reply["started"]
+    import time
+
+    deadline = time.monotonic() + 60
+    while not ex.augmentation and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert ex.augmentation["pair"] == 3 and ex.n_total == 6
+    offsets = np.frombuffer(ex.pair_note_offsets, np.uint32)
+    notes = [ex.pair_notes_utf8[a:b].decode() for a, b in zip(offsets[:-1], offsets[1:])]
+    assert notes[2] == "step 2 · rotate 120°"  # 360° / 6 steps
+    reply, _ = ex.handle_augment({"type": "augment", "req": 2, "kind": "none"})
+    assert reply["restored"] and ex.n_total == 8 and ex.augmentation == {} and ex.pair_notes_utf8 == b""
+    disabled = Explorer(make_embeddings(5))
+    assert "no images" in disabled.augment_disabled
