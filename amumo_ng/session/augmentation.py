@@ -34,6 +34,11 @@ class AugmentationMixin(t.HasTraits):
                                "or give encoders={name: encoder}")
         return True, ""
 
+    def dataset_embeddings(self, name: str):
+        """Model ``name``'s embeddings of the dataset (not of the augmented set shown)."""
+        base = getattr(self, "_base_models", None) or self._models
+        return base[name]
+
     def set_encoders(self, encoders: Optional[Mapping[str, object]]) -> None:
         """Encoders by model name, for embeddings that do not carry theirs (precomputed arrays)."""
         from ..models import as_encoder
