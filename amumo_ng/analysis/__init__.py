@@ -37,7 +37,7 @@ _NAMES = {
     "losses": ("clip_loss", "cyclip_loss", "hopfield_retrieval", "info_loob", "cloob_loss",
                "contrastive_loss"),
     "retrieval": ("topk_accuracy",),
-    "robustness": ("robustness_curves", "RobustnessCurves", "robustness", "Robustness", "ModelRobustness",
+    "transform_robustness": ("robustness_curves", "RobustnessCurves", "robustness", "Robustness", "ModelRobustness",
                    "CurveSummary", "summarize", "first_crossing", "resolve_encoder"),
 }
 

@@ -19,7 +19,7 @@ _LAZY = {
     "load_mscoco": "amumo_ng.datasets.hub",
     "load_diffusiondb": "amumo_ng.datasets.hub",
     "ShapesDataset": "amumo_ng.datasets.shapes",
-    **dict.fromkeys(("augment", "augment_image", "AugmentedDataset"), "amumo_ng.datasets.augment"),
+    **dict.fromkeys(("augment", "augment_image", "AugmentedDataset"), "amumo_ng.datasets.augmentation"),
 }
 
 __all__ = sorted(

@@ -49,11 +49,11 @@ class AugmentationMixin(t.HasTraits):
                 **params):
         """Show ``steps`` transformed copies of pair ``pair``'s image (with its caption) instead of
         the dataset, for every model. ``kind``/``seed``/``params``: see
-        :func:`~amumo_ng.datasets.augment.augment_image`. Encoding goes through the cache and shows
+        :func:`~amumo_ng.datasets.augmentation.augment_image`. Encoding goes through the cache and shows
         progress; ``background=True`` runs it in a worker thread (``status`` says so) and returns the
         thread. Raises EmbeddingError (or the dataset's error) for a bad kind, pair or steps, or
         when a model has no images or no encoder; nothing changes then."""
-        from ..datasets.augment import augment_image, kinds
+        from ..datasets.augmentation import augment_image, kinds
 
         base = getattr(self, "_base_models", None) or dict(self._models)
         ok, why = self.augmentable()

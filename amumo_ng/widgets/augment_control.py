@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import traitlets as t
 
-from ..datasets.augment import kinds
+from ..datasets.augmentation import kinds
 from .base import pack_strings
 
 #: Units of the augmentation parameters, for the pair notes.

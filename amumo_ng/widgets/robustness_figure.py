@@ -21,7 +21,7 @@ def session_curves(session) -> dict:
     """{model name: (param float64 [steps], RobustnessCurves)} of the augmented set the session
     shows ({} when it shows the dataset). Vectors are each model's raw embeddings; the caption bank
     is the model's embeddings of the dataset's distinct captions."""
-    from ..analysis.robustness import robustness_curves
+    from ..analysis.transform_robustness import robustness_curves
 
     info = session.augmentation
     if not info:

@@ -154,7 +154,8 @@ def test_toy_model_encoder_is_found_from_the_model_id():
     assert res["clip"].image_cosine.mean[0] == pytest.approx(1.0, abs=1e-4)  # step 0 is the original
 
 
-def test_callable_under_one_name():
-    import amumo_ng.analysis.robustness as module
+def test_the_package_exports_the_functions_of_the_module():
+    import amumo_ng.analysis.transform_robustness as module
 
-    assert analysis.robustness is module is robustness and callable(module)
+    assert analysis.robustness is module.robustness is robustness
+    assert analysis.robustness_curves is module.robustness_curves

@@ -179,11 +179,11 @@ def test_bad_input(shapes):
         augment("shapes", 0, "rotate")
 
 
-def test_one_callable_name_whichever_way_it_is_reached(shapes):
-    import amumo_ng.datasets.augment as module
+def test_the_package_exports_the_functions_of_the_augmentation_module(shapes):
+    import amumo_ng.datasets.augmentation as module
 
-    assert amd.augment is module is augment and callable(module)
-    assert module(shapes, 0, "rotate", 3).id == module.AugmentedDataset(
+    assert amd.augment is module.augment is augment and amd.augment_image is module.augment_image
+    assert augment(shapes, 0, "rotate", 3).id == module.AugmentedDataset(
         shapes.image(0), shapes.caption(0), source_dataset_id=shapes.id, source_id=shapes.sample_ids[0],
         source_index=0, kind="rotate", steps=3, seed=0, params={}).id
 

@@ -6,7 +6,7 @@ import pytest
 
 import amumo_ng
 from amumo_ng.analysis.validation import EmbeddingError
-from amumo_ng.datasets.augment import augment_image
+from amumo_ng.datasets.augmentation import augment_image
 from amumo_ng.session import Session
 from amumo_ng.widgets import Explorer
 from helpers_widgets import make_embeddings

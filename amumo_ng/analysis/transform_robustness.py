@@ -10,8 +10,6 @@ convenience that encodes: for each model and pair it builds the augmented set
 """
 from __future__ import annotations
 
-import sys
-import types
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Sequence
 
@@ -234,7 +232,7 @@ def robustness(embeddings_by_model: Mapping[str, Any], dataset, kind, indices: S
     """
     from tqdm.auto import tqdm
 
-    from ..datasets.augment import augment
+    from ..datasets.augmentation import augment
 
     idx = np.asarray(list(indices), dtype=np.int64).ravel()
     if idx.size == 0:
@@ -275,16 +273,3 @@ def robustness(embeddings_by_model: Mapping[str, Any], dataset, kind, indices: S
                                            *(summarize(curves[c], percentiles) for c in CURVES))
     return Robustness(first.kind, first.param_unit, first.steps, idx, bank_size, models)
 
-
-class _CallableModule(types.ModuleType):
-    """This module, callable: ``amumo_ng.analysis.robustness(...)`` calls :func:`robustness` whether the
-    name was reached through the package's lazy export or ``import amumo_ng.analysis.robustness``."""
-
-    def __call__(self, *args, **kwargs) -> Robustness:
-        return _robustness(*args, **kwargs)
-
-
-_robustness = robustness
-sys.modules[__name__].__class__ = _CallableModule
-sys.modules[__name__].__wrapped__ = _robustness  # inspect.signature() shows robustness's
-robustness = sys.modules[__name__]  # one object under one name, so the package export never differs

@@ -39,8 +39,6 @@ import hashlib
 import io
 import json
 import math
-import sys
-import types
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence, Union
@@ -333,16 +331,3 @@ def augment_image(image: Union[Image.Image, str, Path], caption: str, kind: Unio
     return AugmentedDataset(rgb, str(caption), source_dataset_id=source, source_id=source, source_index=None,
                             kind=kind, steps=steps, seed=seed, params=params)
 
-
-class _CallableModule(types.ModuleType):
-    """This module, callable: ``amumo_ng.datasets.augment(...)`` calls :func:`augment` whichever way the
-    name was reached (the package's lazy export or ``import amumo_ng.datasets.augment``)."""
-
-    def __call__(self, *args, **kwargs) -> AugmentedDataset:
-        return _augment(*args, **kwargs)
-
-
-_augment = augment
-sys.modules[__name__].__class__ = _CallableModule
-sys.modules[__name__].__wrapped__ = _augment  # inspect.signature() shows augment's
-augment = sys.modules[__name__]  # one object under one name, so the package export never differs
