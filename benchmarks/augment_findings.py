@@ -33,24 +33,13 @@ def unit(x) -> np.ndarray:
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
-def distance_profile(S: np.ndarray) -> np.ndarray:
-    """Mean of S[a, a + d mod n] for each circular step distance d = 0 .. n // 2, float64 [n // 2 + 1]."""
-    n = S.shape[0]
-    a = np.arange(n)
-    return np.array([S[a, (a + d) % n].mean() for d in range(n // 2 + 1)])
-
-
 def rotation_structure(S: np.ndarray) -> dict:
-    """Anti-diagonal and 90-degree statistics of a rotation set's cosine matrix S [n, n] (n steps over 360)."""
-    n = S.shape[0]
-    profile = distance_profile(S)
-    i = np.array([k for k in range(1, n) if 2 * k != n])
-    j = (n - i) % n
-    dist = np.minimum(np.abs(i - j), n - np.abs(i - j))
-    at = lambda deg: float(np.interp(deg / 360 * n, np.arange(profile.size), profile))  # noqa: E731
-    return {"anti": float(S[i, j].mean()), "excess": float((S[i, j] - profile[dist]).mean()),
-            "off": float(S[~np.eye(n, dtype=bool)].mean()),
-            "d45": at(45), "d90": at(90), "d135": at(135), "d180": at(180)}
+    """The library's :func:`amumo_ng.analysis.rotation_structure` as the dict this table prints."""
+    from amumo_ng.analysis import rotation_structure as structure
+
+    r = structure(S)
+    return {"anti": r.antidiagonal, "excess": r.excess, "off": r.off_diagonal,
+            "d45": r.at_45, "d90": r.at_90, "d135": r.at_135, "d180": r.at_180}
 
 
 def pick_pairs(meta) -> dict:

@@ -13,6 +13,8 @@ Public names of every analysis module are available here, imported lazily on fir
 - geometry: per-modality raw geometry (double ellipsoid, thin shell), conformity
 - interpolation: lerp / slerp / slerp_with_norm / vslerp (Levi & Gilboa's vertical SLERP)
 - losses, retrieval: contrastive losses and top-k retrieval accuracy
+- transform_robustness: curves of augmented sets (cosine to the original, to the caption, caption rank)
+- rotation_sets: anti-diagonal and 90° checkerboard statistics of a rotation set
 - validation: input checks and :class:`EmbeddingError`
 """
 from __future__ import annotations
@@ -39,6 +41,7 @@ _NAMES = {
     "retrieval": ("topk_accuracy",),
     "transform_robustness": ("robustness_curves", "RobustnessCurves", "robustness", "Robustness", "ModelRobustness",
                    "CurveSummary", "summarize", "first_crossing", "resolve_encoder"),
+    "rotation_sets": ("rotation_structure", "RotationStructure", "circular_profile"),
 }
 
 _MODULE_OF = {name: module for module, names in _NAMES.items() for name in names}
