@@ -1,6 +1,7 @@
 // Heatmap zoom and regions: the wheel zooms about the pointer, a dragged box zooms to the box,
 // a double-click resets. The part of the old image under the new rectangle is stretched as a
 // placeholder until the kernel sends the region (exact values when it is small enough).
+// focus(pos): a jump to a pair (search box, explorer.jump_to) zooms to a window around it.
 //
 // The box drag holds a pointer capture on the canvas (no window listener): moves outside the
 // canvas still reach it, a release anywhere (outside the window too) ends the box, and a lost
@@ -11,6 +12,7 @@ import { locate } from "./heatmap-hover.js";
 
 const MIN_BOX_PX = 5;      // a smaller drag is a click, not a box
 const REGION_DELAY_MS = 90; // wheel steps closer than this ask the kernel once
+export const FOCUS_ROWS = 32; // rows (and cols) of the window a jump to a pair zooms to
 
 export function createHeatmapZoom(model, st, ui, { rpc, life, hover }) {
   const { canvas, root, info } = ui;
@@ -134,5 +136,16 @@ export function createHeatmapZoom(model, st, ui, { rpc, life, hover }) {
   return {
     // a new whole-view image: the zoom is dropped (and a region on its way is stale)
     reset() { regionSeq++; clearTimeout(regionTimer); st.view = null; st.cur = st.full; },
+    // a jump to the pair at draw position `pos`: the FOCUS_ROWS-row window of the image block
+    // around its image row against the same window of the text block (its text column), so the
+    // pair's own cell lies on the window's diagonal; small enough for exact values
+    focus(pos) {
+      const K = st.K;
+      if (!st.full || !(pos >= 0) || pos >= K) return;
+      const w = Math.min(FOCUS_ROWS, K);
+      const a = Math.max(0, Math.min(pos - Math.floor(w / 2), K - w));
+      if (dragId !== null) endDrag(null, false);
+      setView({ r0: a, r1: a + w, c0: K + a, c1: K + a + w });
+    },
   };
 }

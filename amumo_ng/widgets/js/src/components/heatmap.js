@@ -6,6 +6,7 @@
 // overlay), heatmap-zoom.js (wheel, box drag, regions, placeholder) and heatmap-hover.js (locate,
 // local/exact values, value requests, bus messages). This file reads the traits into `st`.
 import { typed } from "./rpc.js";
+import { subscribe } from "./bus.js";
 import { createDisposer, onModel } from "./live.js";
 import { createHeatmapCanvas } from "./heatmap-render.js";
 import { createHeatmapHover } from "./heatmap-hover.js";
@@ -73,6 +74,12 @@ export function createHeatmap(model, { group, source, rpc, size = 460 }) {
   };
   life.add(onModel(model, TRAITS, onTraits));
   readTraits();
+
+  // a jump to a pair (search box, explorer.jump_to; any view of the link group): zoom to it
+  life.add(subscribe(group, (msg) => {
+    if (msg.kind !== "focus" || !(msg.pair >= 0) || msg.pair >= st.posOf.length || st.posOf[msg.pair] < 0) return;
+    zoom.focus(st.posOf[msg.pair]);
+  }));
 
   return { el: root, destroy: () => life.dispose() };
 }

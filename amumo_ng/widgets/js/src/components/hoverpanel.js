@@ -1,9 +1,11 @@
 // The hover panel: thumbnail and caption of the item(s) under the pointer in any linked view,
-// plus the similarity value for a heatmap cell. Thumbnails are fetched lazily from the kernel
-// (one custom message per pair) and cached as object URLs of the current model (bounded LRU).
+// plus the similarity value for a heatmap cell, or the pair's cosine for a point of the scatter
+// (shown with its partner) and for a pair jumped to. Thumbnails are fetched lazily from the
+// kernel (one custom message per pair) and cached as object URLs of the current model (bounded
+// LRU); without images (`has_images` false) no thumbnail is asked for and one note says so.
 import { h, fmt, COLORS } from "./dom.js";
 import { subscribe } from "./bus.js";
-import { packedStrings } from "./rpc.js";
+import { packedStrings, typed } from "./rpc.js";
 import { createDisposer, onModel } from "./live.js";
 import { createThumbCache } from "./thumbcache.js";
 
@@ -11,18 +13,40 @@ import { createThumbCache } from "./thumbcache.js";
 // cell hovered in another widget is shown through this widget's own heatmap echo, with its own values).
 export function createHoverPanel(model, { group, rpc, source, hasHeatmap = false }) {
   const value = h("div", { "data-amumo": "hover-value", class: "amumo-muted" });
+  const pairCos = h("div", { "data-amumo": "hover-pair-cosine", class: "amumo-muted", style: "font-size:12px" });
   const items = h("div");
   const warning = h("div", { class: "amumo-error", "data-amumo": "hover-warning", style: "font-size:11px" });
   const hint = h("div", { class: "amumo-muted", text: "Hover the heatmap or the scatter plot." });
-  const root = h("div", { class: "amumo-hover", "data-amumo": "hover-panel" }, [hint, value, items, warning]);
+  const noImages = h("div", { class: "amumo-muted", "data-amumo": "hover-no-images", style: "font-size:11px;font-style:italic", text: "no images attached" });
+  const root = h("div", { class: "amumo-hover", "data-amumo": "hover-panel" }, [hint, value, pairCos, items, warning]);
   const life = createDisposer();
   const cache = createThumbCache(); // `${model}:${pair}` -> {url} | {missing}
   let current = null;
   let token = 0;
   let captions = null; // packed captions of the current model, decoded on demand
+  let cosines = null;  // pair_cosines of the current model (float32 [n]), read on demand
+  let inView = null;   // Uint8Array [n]: 1 = pair in view, read on demand
   const captionsOf = () => captions || (captions = packedStrings(model.get("captions_utf8"), model.get("caption_offsets")));
-  const onCaptions = () => { captions = null; };
-  life.add(onModel(model, "change:captions_utf8 change:caption_offsets", onCaptions));
+  const cosineOf = (pair) => {
+    if (!cosines) cosines = typed(Float32Array, model.get("pair_cosines"));
+    return pair >= 0 && pair < cosines.length ? cosines[pair] : null;
+  };
+  const isInView = (pair) => {
+    if (!inView) {
+      const order = typed(Int32Array, model.get("order"));
+      inView = new Uint8Array(model.get("n_total") || 0);
+      for (const p of order) if (p >= 0 && p < inView.length) inView[p] = 1;
+    }
+    return !!inView[pair];
+  };
+  const hasImages = () => model.get("has_images") !== false;
+  // the note is in the panel only while the pairs have no images
+  const onImages = () => { if (hasImages()) noImages.remove(); else if (!noImages.parentNode) root.append(noImages); };
+  life.add(onModel(model, "change:captions_utf8 change:caption_offsets", () => { captions = null; }));
+  life.add(onModel(model, "change:pair_cosines", () => { cosines = null; if (current) renderValue(current); }));
+  life.add(onModel(model, "change:order change:n_total", () => { inView = null; }));
+  life.add(onModel(model, "change:has_images", onImages));
+  onImages();
 
   function thumb(pair) {
     return cache.get(`${model.get("model")}:${pair}`, () => rpc.request("thumb", { pair }).then(({ msg, buffers }) => {
@@ -30,6 +54,10 @@ export function createHoverPanel(model, { group, rpc, source, hasHeatmap = false
       return { blob: new Blob([buffers[0]], { type: msg.mime }) };
     }).catch((err) => ({ missing: err.message }))); // (a destroyed view: nobody looks at it)
   }
+
+  // the image and the text of one pair (a scatter point and its partner, a joint point, a jump)
+  const onePair = (msg) => msg.origin !== "heatmap" && msg.items.length === 2 && msg.items[0].pair === msg.items[1].pair &&
+    msg.items[0].modality !== msg.items[1].modality;
 
   function show(msg) {
     const texts = captionsOf();
@@ -39,23 +67,37 @@ export function createHoverPanel(model, { group, rpc, source, hasHeatmap = false
     current = msg;
     const mine = ++token;
     const seen = new Set();
-    msg.items.forEach((it, idx) => {
+    const pairView = onePair(msg);
+    const images = hasImages();
+    // a pair: its image (thumbnail) then its text (caption)
+    const list = pairView ? [...msg.items].sort((a, b) => (a.modality === "image" ? -1 : 0) - (b.modality === "image" ? -1 : 0)) : msg.items;
+    list.forEach((it) => {
+      const idx = msg.items.indexOf(it);
       if (it.pair == null || it.pair < 0 || it.pair >= texts.length) return;
       const key = `${it.modality}:${it.pair}`;
       if (seen.has(key)) return;
       seen.add(key);
-      const img = h("img", { class: "amumo-thumb", alt: "", "data-amumo": "hover-thumb" });
-      const label = h("div", { class: "amumo-muted", style: `font-size:11px;color:${COLORS[it.modality] || "#444"}`, text: `${it.modality} · pair ${it.pair}` });
-      const caption = h("div", { class: "amumo-caption", "data-amumo": "hover-caption", text: texts.at(it.pair) });
+      if (pairView && !images && it.modality === "image") return; // no picture: the text row says both
+      // in a pair view the image row shows the picture, the text row the caption
+      const withThumb = images && (!pairView || it.modality === "image");
+      const withCaption = !pairView || it.modality !== "image";
+      const out = msg.origin !== "heatmap" && !isInView(it.pair);
+      const label = h("div", { class: "amumo-muted", style: `font-size:11px;color:${COLORS[it.modality] || "#444"}`,
+        text: `${pairView && !images ? "image + text" : it.modality} · pair ${it.pair}${out ? " · not in view" : ""}` });
+      const caption = withCaption ? h("div", { class: "amumo-caption", "data-amumo": "hover-caption", text: texts.at(it.pair) }) : null;
       const cluster = msg.clusters && msg.clusters[idx] ? h("div", { class: "amumo-muted", style: "font-size:11px", "data-amumo": "hover-cluster", text: msg.clusters[idx] }) : null;
-      const slot = h("div", { class: "amumo-thumb" });
+      const slot = withThumb ? h("div", { class: "amumo-thumb" }) : null;
       const row = h("div", { class: "amumo-hover-item", "data-amumo": "hover-item", "data-pair": it.pair, "data-modality": it.modality },
         [slot, h("div", {}, [label, caption, cluster])]);
       items.append(row);
+      if (!slot) return;
       thumb(it.pair).then((res) => {
         if (token !== mine || life.disposed) return;
-        if (res.url) { img.src = res.url; slot.replaceWith(img); }
-        else {
+        if (res.url) {
+          const img = h("img", { class: "amumo-thumb", alt: "", "data-amumo": "hover-thumb" });
+          img.src = res.url;
+          slot.replaceWith(img);
+        } else {
           slot.replaceWith(h("div", { class: "amumo-thumb-missing", "data-amumo": "hover-thumb-missing", text: "image unavailable" }));
           warning.textContent = res.missing;
         }
@@ -71,14 +113,25 @@ export function createHoverPanel(model, { group, rpc, source, hasHeatmap = false
     items.replaceChildren();
     value.textContent = "";
     value.removeAttribute("data-pending");
+    pairCos.textContent = "";
     warning.textContent = "";
     hint.style.display = "";
   }
 
   function renderValue(msg) {
     value.removeAttribute("data-pending");
+    pairCos.textContent = "";
     if (msg.origin !== "heatmap") {
-      value.textContent = msg.items[0] ? `${msg.items[0].modality} point of pair ${msg.items[0].pair}` : "";
+      const first = msg.items[0];
+      if (!first) { value.textContent = ""; return; }
+      if (msg.origin === "search") value.textContent = `pair ${first.pair} (jumped to)`;
+      else if (msg.point === "pair") value.textContent = `joint point of pair ${first.pair}`;
+      else value.textContent = `${first.modality} point of pair ${first.pair}`;
+      const cos = onePair(msg) ? cosineOf(first.pair) : null;
+      if (cos != null) {
+        pairCos.textContent = `pair cosine = ${fmt(cos)}`;
+        pairCos.title = "cosine similarity of the pair's image and text vectors as shown (gap-closed when the gap is closed)";
+      }
       return;
     }
     const where = `${msg.quadrant} · row ${msg.row}, col ${msg.col}`;
@@ -114,6 +167,8 @@ export function createHoverPanel(model, { group, rpc, source, hasHeatmap = false
   }));
   const onModelChange = () => {
     cache.clear(); // revokes the URLs
+    cosines = null;
+    inView = null;
     clear(); // pair indices and captions of another model
   };
   life.add(onModel(model, "change:model", onModelChange));

@@ -1,10 +1,19 @@
-// The projection scatter plot (regl-scatterplot, WebGL): images and texts coloured per
-// modality, optional lines joining each pair, hover -> bus, highlight <- bus, lasso -> selection.
+// The projection scatter plot (regl-scatterplot, WebGL): points coloured by the kernel's colour-by
+// (modality, a meta column, cluster, pair cosine) with a legend of what is drawn, the pairs out of
+// view faded (projection fitted on all pairs) or hidden (re-projected on the view), clamped
+// outliers ringed, optional lines joining each pair, hover -> bus, highlight / focus <- bus, lasso
+// -> selection. In an Explorer it also makes the jump-to-pair search box (search.js).
 import createScatterplot, { createRenderer } from "regl-scatterplot";
-import { h, COLORS, pixelRatio } from "./dom.js";
+import { h, pixelRatio } from "./dom.js";
 import { publish, subscribe } from "./bus.js";
 import { typed } from "./rpc.js";
 import { createDisposer, hold, onModel } from "./live.js";
+import { createColorBy, createScatterLegend, pointColorState, DIM_OFFSET, NO_CATEGORY } from "./scatter-legend.js";
+import { createSearch, mountInControls } from "./search.js";
+
+export const MAX_CLAMP_RINGS = 300; // clamped outliers ringed on the overlay, at most
+// pair lines by the code of their first point: 256 greys, then 256 pale ones (faded pairs)
+const LINE_COLORS = [...new Array(256).fill([0.5, 0.5, 0.5, 0.35]), ...new Array(256).fill([0.88, 0.88, 0.88, 0.35])];
 
 // Whether the `points` trait belongs to the model shown now: the kernel sends a model's points
 // (with `points_model`) after its captions and n_total, and the browser may already have switched
@@ -18,25 +27,39 @@ export function pointsFit(model, xy) {
   return { ok, m, n, kind, expected };
 }
 
-export function createScatter(model, { group, source, width = 460, height = 460 }) {
+const COLOR_TRAITS = "change:point_colors change:color_kind change:color_legend change:category_colors " +
+  "change:colormap change:color_range change:color_title change:color_error";
+
+// search: make the search box when the model has focus traits (an Explorer)
+export function createScatter(model, { group, source, width = 460, height = 460, search = true, rpc = null }) {
   const life = createDisposer();
   const canvas = h("canvas", { "data-amumo": "scatter-canvas", style: `width:${width}px;height:${height}px` });
   const overlay = h("canvas", { class: "amumo-overlay", style: `width:${width}px;height:${height}px;position:absolute;left:0;top:0;pointer-events:none` });
   const dpr = pixelRatio();
   overlay.width = Math.round(width * dpr); overlay.height = Math.round(height * dpr);
   const status = h("span", { "data-amumo": "projection-status", class: "amumo-muted" });
+  const note = h("span", { "data-amumo": "projection-note", class: "amumo-muted" });
   const progress = h("progress", { class: "amumo-progress", max: 1, value: 0 });
   const lasso = h("button", { "data-amumo": "lasso", title: "lasso selection (or shift+drag)", text: "lasso" });
   const lines = h("input", { type: "checkbox", "data-amumo": "lines-toggle" });
   const selInfo = h("span", { "data-amumo": "selection-count", class: "amumo-muted" });
   const clear = h("button", { "data-amumo": "selection-clear", text: "clear selection" });
+  const clampedInfo = h("span", { "data-amumo": "scatter-clamped", class: "amumo-muted", title: "outliers outside the robust box of the points, drawn at its edge (ringed)" });
+  const colorBy = createColorBy(model);
+  life.add(colorBy.destroy);
+  const legend = createScatterLegend(model);
   const bar = h("div", { class: "amumo-scatter-bar" }, [
-    h("span", {}, [h("span", { class: "amumo-swatch", style: `background:${COLORS.image}` }), "image"]),
-    h("span", {}, [h("span", { class: "amumo-swatch", style: `background:${COLORS.text}` }), "text"]),
-    h("label", {}, [lines, " pair lines"]), lasso, selInfo, clear, status, progress,
+    colorBy.el, h("label", {}, [lines, " pair lines"]), lasso, selInfo, clear, clampedInfo, note, status, progress,
   ]);
   const box = h("div", { class: "amumo-scatter", "data-amumo": "scatter", style: `width:${width}px;height:${height}px` }, [canvas, overlay]);
-  const root = h("div", {}, [box, bar]);
+  const root = h("div", { class: "amumo-scatter-view" }, [box, legend.el, bar]);
+  // the layout may have slots for these in the controls (else: search leads the controls, colour-by stays here)
+  life.add(mountInControls(root, colorBy.el, "colorby-slot", { fallback: "stay" }));
+  if (search && model.get("focus_seq") !== undefined) {
+    const s = createSearch(model, { group, rpc, source }); // (no rpc given: one of its own)
+    life.add(s.destroy);
+    life.add(mountInControls(root, s.el, "search-slot"));
+  }
 
   // A renderer of the plot's own size. regl-scatterplot's default renderer draws a float
   // framebuffer as large as the window every frame and copies the plot's part out of it, which
@@ -59,9 +82,10 @@ export function createScatter(model, { group, source, width = 460, height = 460 
   });
   const scatterplot = createScatterplot({
     renderer, canvas, width, height, pointSize: 3, pointSizeSelected: 2, pointOutlineWidth: 2,
-    colorBy: "valueA", pointColor: [COLORS.image, COLORS.text, "#555555"],
+    colorBy: "valueA", pointColor: ["#1f77b4", "#ff7f0e", "#555555"],
     opacity: 0.85, lassoColor: [0.1, 0.1, 0.1, 0.6], backgroundColor: [1, 1, 1, 1],
-    pointConnectionColor: [0.5, 0.5, 0.5, 0.35], pointConnectionOpacity: 0.35, pointConnectionSize: 1,
+    // a pair's line takes the colour of its image point's code: grey, or pale for a faded pair
+    pointConnectionColorBy: "valueA", pointConnectionColor: LINE_COLORS, pointConnectionOpacity: 0.35, pointConnectionSize: 1,
     showReticle: false,
     // Escape anywhere in the window (e.g. leaving a notebook cell's edit mode) must not empty
     // the selection; the "clear selection" button does that
@@ -73,28 +97,41 @@ export function createScatter(model, { group, source, width = 460, height = 460 
   let kind = "modality";
   let drawn = false;
   let hovered = [];   // point indices ringed on the overlay
+  let xyDrawn = null; // Float32Array [2m] of the positions drawn
+  let pointsDrawn = null; // the `points` trait value drawn (the same value again: the spatial index is kept)
+  let clampedRing = []; // clamped points shown (ringed, at most MAX_CLAMP_RINGS)
+  let visDrawn = null;  // the visibleMask() drawn
 
   const pointOf = (pair, modality) => (kind === "pair" ? pair : (modality === "text" ? n + pair : pair));
   const itemOf = (p) => (kind === "pair" ? { pair: p, modality: "pair" } : { pair: p % n, modality: p < n ? "image" : "text" });
+  const fading = () => model.get("projection_scope") !== "view"; // fitted on all pairs: fade, don't hide
 
-  function visiblePoints() {
+  // Uint8Array [m], 1 where the point's pair is in view; null when every pair is
+  function visibleMask(m) {
     const order = typed(Int32Array, model.get("order"));
     if (order.length === n) return null;
-    const pts = [];
-    for (const pair of order) { pts.push(pair); if (kind === "modality") pts.push(n + pair); }
-    return pts;
+    const vis = new Uint8Array(m);
+    for (const pair of order) {
+      if (pair < 0 || pair >= n) continue;
+      vis[pair] = 1;
+      if (kind === "modality") vis[n + pair] = 1;
+    }
+    return vis;
   }
 
   let stale = false;  // points that are not the current model's: nothing drawn, "computing…"
   async function drawPoints() { // only through requestDraw()
     if (life.disposed) return;
-    const xy = typed(Float32Array, model.get("points"));
+    const value = model.get("points");
+    const xy = typed(Float32Array, value);
     const fit = pointsFit(model, xy);
     if (!fit.ok) {
       // never another model's points with this model's count (or pairs): keep nothing on screen
       stale = fit.m > 0 || model.get("n_total") > 0;
       drawn = false;
       hovered = [];
+      clampedRing = [];
+      pointsDrawn = null;
       scatterplot.clear();
       box.setAttribute("data-points", "0");
       box.setAttribute("data-points-model", "");
@@ -103,49 +140,93 @@ export function createScatter(model, { group, source, width = 460, height = 460 
       return;
     }
     stale = false;
+    const sameXY = drawn && value === pointsDrawn && fit.kind === kind && fit.m === xyDrawn.length / 2;
     kind = fit.kind;
     n = fit.n;
     const m = fit.m;
+    const vis = visibleMask(m);
+    const fade = fading() && vis;
+    const colors = pointColorState(model, { kind, n, m });
     // plain arrays: regl-scatterplot maps the columns into rows with Array#map
     const x = new Array(m), y = new Array(m), z = new Array(m), w = new Array(m).fill(0), line = new Array(m);
+    const back = [], front = []; // pairs out of view / in view (faded ones are drawn first, under the others)
+    let hasNone = false;
     for (let p = 0; p < m; p++) {
       x[p] = xy[2 * p]; y[p] = xy[2 * p + 1];
-      z[p] = kind === "pair" ? 2 : (p < n ? 0 : 1);
+      const code = colors.codes[p];
+      const inView = !vis || vis[p];
+      z[p] = code + (fade && !inView ? DIM_OFFSET : 0);
+      if (inView) front.push(p); else back.push(p);
+      if (code === NO_CATEGORY && inView) hasNone = true;
       line[p] = kind === "pair" ? p : p % n;
     }
     const showLines = kind === "modality" && model.get("show_lines");
     const data = showLines ? { x, y, z, w, line } : { x, y, z, w };
-    const filter = visiblePoints();
-    scatterplot.set({ pointSize: m > 50000 ? 1.5 : m > 5000 ? 2.5 : 4 });
-    await scatterplot.draw(data, { zDataType: "categorical", ...(filter ? { filter } : {}) });
+    const filter = vis && !fade ? front : null;
+    scatterplot.set({ pointSize: m > 50000 ? 1.5 : m > 5000 ? 2.5 : 4, pointColor: colors.palette });
+    const spatialIndex = sameXY ? scatterplot.get("spatialIndex") : undefined;
+    await scatterplot.draw(data, { zDataType: "categorical", ...(filter ? { filter } : {}), ...(spatialIndex ? { spatialIndex } : {}) });
     if (life.disposed) return;
+    const faded = fade ? back.length : 0;
+    scatterplot.set({ pointOrder: faded ? back.concat(front) : null });
     drawn = true;
+    xyDrawn = xy.slice(0, 2 * m);
+    visDrawn = vis;
+    pointsDrawn = value;
     scatterplot.set({ showPointConnections: showLines });
+    // clamped outliers among the pairs in view (faded ones lie outside the box fitted to the view)
+    const clamped = typed(Uint8Array, model.get("point_clamped"));
+    const shownClamped = [];
+    if (clamped.length === m) for (let p = 0; p < m; p++) if (clamped[p] && (!vis || vis[p])) shownClamped.push(p);
+    clampedRing = shownClamped.slice(0, MAX_CLAMP_RINGS);
+    clampedInfo.textContent = shownClamped.length ? `${shownClamped.length} point${shownClamped.length === 1 ? "" : "s"} clamped to the edge` : "";
     box.setAttribute("data-points", String(m));
     box.setAttribute("data-points-model", model.get("points_model"));
+    box.setAttribute("data-dimmed", String(faded));
+    box.setAttribute("data-filtered", String(filter ? filter.length : m));
+    box.setAttribute("data-clamped", String(shownClamped.length));
+    box.setAttribute("data-color-by", colors.fallback ? "modality" : (model.get("color_by") || "modality"));
+    legend.update({ legend: colors.legend, hasNone, dimmedCount: faded, clampedCount: shownClamped.length, error: model.get("color_error") || "" });
     drawOverlay();
     syncBar();
-  }
-
-  function applyFilter() {
-    if (!drawn) return;
-    const filter = visiblePoints();
-    if (filter) scatterplot.filter(filter, { preventEvent: true });
-    else scatterplot.unfilter({ preventEvent: true });
   }
 
   function drawOverlay() {
     const ctx = overlay.getContext("2d");
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, width, height);
-    if (!drawn || !hovered.length) return;
-    const pos = hovered.map((p) => scatterplot.getScreenPosition(p)).filter(Boolean);
+    box.setAttribute("data-hover-ring", drawn ? hovered.join(",") : "");
+    if (!drawn) return;
+    const at = (p) => scatterplot.getScreenPosition(p);
+    if (clampedRing.length) {
+      ctx.strokeStyle = "rgba(40,40,40,0.75)"; ctx.lineWidth = 1;
+      const r = scatterplot.get("pointSize") / 2 + 2.5;
+      ctx.beginPath();
+      for (const p of clampedRing) {
+        const q = at(p);
+        if (q) { ctx.moveTo(q[0] + r, q[1]); ctx.arc(q[0], q[1], r, 0, 2 * Math.PI); }
+      }
+      ctx.stroke();
+    }
+    if (!hovered.length) return;
+    const pos = hovered.map(at).filter(Boolean);
     if (pos.length === 2) {
       ctx.strokeStyle = "rgba(220,0,80,0.8)"; ctx.lineWidth = 1.5;
       ctx.beginPath(); ctx.moveTo(pos[0][0], pos[0][1]); ctx.lineTo(pos[1][0], pos[1][1]); ctx.stroke();
     }
     ctx.strokeStyle = "#dc0050"; ctx.lineWidth = 2;
     for (const [px, py] of pos) { ctx.beginPath(); ctx.arc(px, py, 7, 0, 2 * Math.PI); ctx.stroke(); }
+  }
+
+  // centre the camera on a pair's points, zoomed so both show with room around them
+  function centreOn(pair) {
+    if (!drawn || !(pair >= 0) || pair >= n) return;
+    const pts = kind === "pair" ? [pair] : [pair, n + pair];
+    const xs = pts.map((p) => xyDrawn[2 * p]), ys = pts.map((p) => xyDrawn[2 * p + 1]);
+    const cx = (Math.min(...xs) + Math.max(...xs)) / 2, cy = (Math.min(...ys) + Math.max(...ys)) / 2;
+    const half = Math.max(Math.max(...xs) - Math.min(...xs), Math.max(...ys) - Math.min(...ys)) / 2;
+    const distance = Math.min(1, Math.max(0.35, 1.4 * half + 0.1));
+    scatterplot.zoomToLocation([cx, cy], distance).then(() => { if (!life.disposed) drawOverlay(); }, () => {});
   }
 
   box.amumoScatterplot = scatterplot; // the regl-scatterplot instance (scripts, debugging)
@@ -164,8 +245,11 @@ export function createScatter(model, { group, source, width = 460, height = 460 
     hovered = partner == null ? [p] : [p, partner];
     drawOverlay();
     box.setAttribute("data-hover-point", String(p));
-    const items = kind === "pair" ? [{ pair: it.pair, modality: "image" }, { pair: it.pair, modality: "text" }] : [it];
-    publish(group, { kind: "hover", source, origin: "scatter", items });
+    // the hovered point first, then its partner: the heatmap lights the row of the first, the column of the other
+    const other = it.modality === "image" ? "text" : "image";
+    const items = kind === "pair" ? [{ pair: it.pair, modality: "image" }, { pair: it.pair, modality: "text" }]
+      : [it, { pair: it.pair, modality: other }];
+    publish(group, { kind: "hover", source, origin: "scatter", items, point: kind === "pair" ? "pair" : it.modality });
   });
   scatterplot.subscribe("pointOut", () => {
     hovered = []; drawOverlay();
@@ -237,6 +321,7 @@ export function createScatter(model, { group, source, width = 460, height = 460 
   clear.addEventListener("click", () => { scatterplot.deselect({ preventEvent: true }); model.set("selection", []); model.save_changes(); });
 
   life.add(subscribe(group, (msg) => {
+    if (msg.kind === "focus") { centreOn(msg.pair); return; }
     if (msg.source === source && msg.origin === "scatter") return;
     if (msg.kind === "hover-out") { hovered = []; drawOverlay(); return; }
     if (msg.kind !== "hover" || !drawn) return;
@@ -252,6 +337,7 @@ export function createScatter(model, { group, source, width = 460, height = 460 
     clear.disabled = !sel.length;
     const st = model.get("projection_status") || (stale ? "computing…" : "");
     status.textContent = st;
+    note.textContent = model.get("projection_note") || "";
     progress.style.display = st && model.get("projection_progress") < 1 ? "" : "none";
     progress.value = model.get("projection_progress");
     box.setAttribute("data-projection", model.get("projection") || "");
@@ -259,8 +345,8 @@ export function createScatter(model, { group, source, width = 460, height = 460 
     box.setAttribute("data-stale", stale ? "true" : "false");
   }
   // One draw at a time: regl-scatterplot refuses a draw() while the previous one is running, and
-  // one state message may change several traits (points, point_kind, ...), each firing onPoints.
-  // A change that arrives during a draw is drawn, with the latest state, right after it.
+  // one state message may change several traits (points, point_kind, colours, ...), each firing a
+  // change. A change that arrives during a draw is drawn, with the latest state, right after it.
   let drawing = null;
   let redraw = false;
   function requestDraw() {
@@ -276,9 +362,13 @@ export function createScatter(model, { group, source, width = 460, height = 460 
   }
   const onPoints = () => requestDraw().catch((err) => { status.textContent = `scatter failed: ${err.message}`; });
   // points_model / model / n_total: the points may stop (or start) fitting the model shown
-  life.add(onModel(model, "change:points change:point_kind change:show_lines change:points_model change:model change:n_total", onPoints));
-  life.add(onModel(model, "change:order", applyFilter));
-  life.add(onModel(model, "change:selection change:projection_status change:projection_progress change:show_lines change:projection", syncBar));
+  life.add(onModel(model, "change:points change:point_kind change:show_lines change:points_model change:model change:n_total " +
+    `change:point_clamped change:projection_scope ${COLOR_TRAITS}`, onPoints));
+  // a new view: redrawn when it shows other pairs (faded or hidden), not for a new order of the same ones
+  const sameMask = (a, b) => (a === null || b === null ? a === b : a.length === b.length && a.every((v, i) => v === b[i]));
+  life.add(onModel(model, "change:order", () => { if (!drawn || !sameMask(visibleMask(xyDrawn.length / 2), visDrawn)) onPoints(); }));
+  life.add(onModel(model, "change:selection change:projection_status change:projection_progress change:projection_note " +
+    "change:show_lines change:projection", syncBar));
   life.add(() => { endPress(null); drawn = false; });
   syncBar();
   onPoints();
