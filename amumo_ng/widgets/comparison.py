@@ -42,7 +42,7 @@ class Comparison(ipw.HBox):
         group = f"compare-{uuid.uuid4().hex[:8]}"
         self.left = Explorer({name_a: left}, link_group=group, title=name_a, view_size=view_size, **state)
         self.right = Explorer({name_b: right}, link_group=group, title=name_b, view_size=view_size, **state)
-        super().__init__([self.left, self.right], layout=ipw.Layout(width="100%"))
+        super().__init__([self.left, self.right], layout=ipw.Layout(width="100%", flex_flow="row wrap"))
         if shared_scale:
             self.share_scale()
 

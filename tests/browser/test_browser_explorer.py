@@ -26,6 +26,8 @@ EXPLORER = '[data-amumo="explorer"]'
 HEATMAP = '[data-amumo="heatmap"]'
 HEATMAP_CANVAS = 'canvas[data-amumo="heatmap-canvas"]'
 SCATTER = '[data-amumo="scatter"]'
+GAP_ROW = '[data-amumo="gap-readout"] tr[data-gap]'
+GAP_SHOWN = GAP_ROW + '[data-current="true"] td[data-col="distance"]'
 FLOAT_RE = re.compile(r"[-+−]?\d+\.\d+|[-+−]?\d+(?:[eE][-+]?\d+)")
 
 
@@ -317,24 +319,32 @@ def test_filter_shrinks_count_and_matrix(explorer_page):
         "s => (document.querySelector(s)?.textContent || '').trim().length > 0",
         arg='[data-amumo="filter-error"]', timeout=30_000)
     assert int(heatmap_attrs(page)["n"]) == k
+    # the count describes the text in the box: that pattern is invalid (not the k of the last valid one)
+    assert page.text_content('[data-amumo="filter-count"]') == "invalid pattern"
     H.save_screenshot(page.locator(EXPLORER), "05_filter_bad_regex")
 
-    # a long error message stays in its slot (ellipsis, full text as tooltip): the gap controls
-    # after it do not move to another line
+    # a long error message is shown whole, wrapped in its slot of fixed height below the filter
+    # (scrolled when long): the controls and the views after it do not move
     gap_top = page.eval_on_selector('[data-amumo="gap-toggle"]', "e => e.getBoundingClientRect().top")
+    canvas_top = page.eval_on_selector(HEATMAP_CANVAS, "e => e.getBoundingClientRect().top")
+    slot_height = page.eval_on_selector('[data-amumo="filter-message"]', "e => e.getBoundingClientRect().height")
     old_error = page.text_content('[data-amumo="filter-error"]')
     box = page.locator('input[data-amumo="filter-input"]')
     box.fill("(" + word + "|" + "x" * 200)
     box.press("Enter")
     long_error = wait_text_change(page, '[data-amumo="filter-error"]', old_error, timeout_ms=30_000)
     settle(page)
-    slot = page.eval_on_selector('[data-amumo="filter-error"]', """e => ({
-        width: e.getBoundingClientRect().width, title: e.title,
-        scroll: e.scrollWidth, client: e.clientWidth})""")
-    assert len(long_error) > 80 and slot["title"] == long_error, slot
-    assert slot["width"] <= 220 and slot["scroll"] > slot["client"], slot  # cut, not wrapped
+    slot = page.eval_on_selector('[data-amumo="filter-message"]', """e => ({
+        height: e.getBoundingClientRect().height, scroll: e.scrollHeight, client: e.clientHeight,
+        error_width: e.querySelector('[data-amumo="filter-error"]').scrollWidth,
+        width: e.clientWidth})""")
+    assert len(long_error) > 80 and page.get_attribute('[data-amumo="filter-error"]', "title") == long_error, slot
+    assert abs(slot["height"] - slot_height) < 0.5, (slot, slot_height)  # fixed height
+    assert slot["scroll"] > slot["client"] and slot["error_width"] <= slot["width"] + 1, slot  # wrapped, scrolls
     new_top = page.eval_on_selector('[data-amumo="gap-toggle"]', "e => e.getBoundingClientRect().top")
     assert abs(new_top - gap_top) < 2, (gap_top, new_top)
+    new_canvas_top = page.eval_on_selector(HEATMAP_CANVAS, "e => e.getBoundingClientRect().top")
+    assert abs(new_canvas_top - canvas_top) < 2, (canvas_top, new_canvas_top)
 
     # a valid regex, counted with Python's re (case-insensitive like the widget's default)
     pattern = r"^(a|an) "
@@ -348,19 +358,26 @@ def test_filter_shrinks_count_and_matrix(explorer_page):
     assert int(heatmap_attrs(page)["n"]) == n
 
 
+def shown_gap(page) -> str:
+    """The gap distance of the row of the gap readout that describes what is shown (open or closed)."""
+    return page.text_content(GAP_SHOWN) or ""
+
+
 def test_gap_toggle_changes_readout_and_pixels(explorer_page):
     page, facts = explorer_page
     readout = '[data-amumo="gap-readout"]'
     text_before = page.text_content(readout)
-    tol = 0.5 * 10 ** -max(decimals_of(text_before), 1) + 1e-4
-    # the readout leads with the distance currently shown
-    assert abs(floats_in(text_before)[0] - facts["gap"]) <= tol, (text_before, facts["gap"])
+    tol = 0.5 * 10 ** -max(decimals_of(shown_gap(page)), 1) + 1e-4
+    # the readout's highlighted row is the distance currently shown
+    assert page.get_attribute(GAP_ROW + '[data-current="true"]', "data-gap") == "open"
+    assert abs(floats_in(shown_gap(page))[0] - facts["gap"]) <= tol, (text_before, facts["gap"])
     png_before = heatmap_png(page)
     order_before = heatmap_attrs(page)["order"]
 
     page.locator('[data-amumo="gap-toggle"]').click()
     text_after = wait_text_change(page, readout, text_before)
-    assert abs(floats_in(text_after)[0] - facts["gap_closed"]) <= tol, (text_after, facts["gap_closed"])
+    assert page.get_attribute(GAP_ROW + '[data-current="true"]', "data-gap") == "closed"
+    assert abs(floats_in(shown_gap(page))[0] - facts["gap_closed"]) <= tol, (text_after, facts["gap_closed"])
     changed = wait_pixels(page, png_before, changed=True)
     assert changed > 0.05, f"only {changed:.2%} of the heatmap pixels changed"
     assert text_after != text_before
@@ -772,7 +789,7 @@ def test_model_dropdown_switches_readout_pixels_and_values(explorer_page):
         assert wait_pixels(page, png0, changed=True) > 0.05
         new = _facts_now(page)  # numpy on the raw vectors of the model now shown
         assert new["n"] == n and abs(new["gap"] - facts["gap"]) > 1e-3, (new["gap"], facts["gap"])
-        shown = page.text_content(readout_sel)
+        shown = shown_gap(page)
         assert abs(floats_in(shown)[0] - new["gap"]) <= 5e-5 + 1e-9, (shown, new["gap"])
         rows = int(heatmap_attrs(page)["rows"])
         text = _hover_cell(page, rows, 3, n + 11, new["captions"][3])

@@ -11,6 +11,7 @@ import { createDisposer, onModel } from "./live.js";
 import { createHeatmapCanvas } from "./heatmap-render.js";
 import { createHeatmapHover } from "./heatmap-hover.js";
 import { createHeatmapZoom } from "./heatmap-zoom.js";
+import { mountHeatmapBusy } from "./busy-overlay.js";
 
 const TRAITS = "change:heat_pixels change:heat_rows change:order change:order_hash change:heat_values change:heat_vectors " +
   "change:heat_dims change:vmin change:vmax change:cluster_bounds";
@@ -34,6 +35,7 @@ export function createHeatmap(model, { group, source, rpc, size = 460 }) {
   const hover = createHeatmapHover(model, st, ui, { group, source, rpc, life });
   const zoom = createHeatmapZoom(model, st, ui, { rpc, life, hover });
   const { root, status } = ui;
+  life.add(mountHeatmapBusy(model, ui.area)); // background work (clustering): a status layer on the matrix
 
   const onStatus = () => {
     status.textContent = model.get("status") || "";

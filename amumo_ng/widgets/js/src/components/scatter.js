@@ -8,6 +8,7 @@ import { h, pixelRatio } from "./dom.js";
 import { publish, subscribe } from "./bus.js";
 import { typed } from "./rpc.js";
 import { createDisposer, hold, onModel } from "./live.js";
+import { mountScatterBusy } from "./busy-overlay.js";
 import { createColorBy, createScatterLegend, pointColorState, DIM_OFFSET, NO_CATEGORY } from "./scatter-legend.js";
 import { createSearch, mountInControls } from "./search.js";
 
@@ -53,6 +54,7 @@ export function createScatter(model, { group, source, width = 460, height = 460,
   ]);
   const box = h("div", { class: "amumo-scatter", "data-amumo": "scatter", style: `width:${width}px;height:${height}px` }, [canvas, overlay]);
   const root = h("div", { class: "amumo-scatter-view" }, [box, legend.el, bar]);
+  life.add(mountScatterBusy(model, box, { rpc })); // projection status, progress, cancel: on the plot
   // the layout may have slots for these in the controls (else: search leads the controls, colour-by stays here)
   life.add(mountInControls(root, colorBy.el, "colorby-slot", { fallback: "stay" }));
   if (search && model.get("focus_seq") !== undefined) {
