@@ -14,6 +14,8 @@ import numpy as np
 
 #: Half-width of the view square the fitted box fills (the positions are in [-EDGE, EDGE]).
 EDGE = 0.95
+#: Points that were not fitted (pairs out of view) stay where they lie, within [-CONTEXT_EDGE, CONTEXT_EDGE].
+CONTEXT_EDGE = 10.0
 #: Per-axis percentiles (in %) that bound the fitted box when there are enough points.
 ROBUST_PERCENTILES = (0.5, 99.5)
 #: Below this many fitted points the box is the plain bounding box.
@@ -59,9 +61,17 @@ def scale_to_view(xy, fit_rows: Optional[np.ndarray] = None) -> tuple[np.ndarray
     centre = (lo + hi) / 2
     half = float((hi - lo).max()) / 2
     scaled = (xy - centre) * (EDGE / half if half > 0 else 0.0)
-    outside = np.abs(scaled) > EDGE
-    clamped = outside.any(axis=1).astype(np.uint8)
-    return np.clip(scaled, -EDGE, EDGE).astype(np.float32), clamped
+    fitted = np.ones(len(xy), dtype=bool)
+    if rows is not xy:
+        fitted[:] = False
+        fitted[np.asarray(fit_rows, dtype=np.intp)] = True
+    # a relative tolerance: the extreme points of a bounding-box fit land on the edge up to rounding
+    outside = (np.abs(scaled) > EDGE * (1 + 1e-6)).any(axis=1)
+    clamped = (outside & fitted).astype(np.uint8)
+    # the points fitted (the pairs in view) are clamped to the square; the others are context drawn
+    # where they lie (off the view until the user pans), bounded only to keep coordinates sane
+    positions = np.where(fitted[:, None], np.clip(scaled, -EDGE, EDGE), np.clip(scaled, -CONTEXT_EDGE, CONTEXT_EDGE))
+    return positions.astype(np.float32), clamped
 
 
 def point_rows(indices, n_pairs: int, kind: str) -> np.ndarray:

@@ -162,6 +162,7 @@ class ScatterMixin(t.HasTraits):
             self._show(session.compute_projection())
             return
         token = object()
+        landed = self._landed = threading.Event()  # set once the result is shown (or dropped)
         label = PROJECTION_LABELS.get(method, method)
         with self.hold_sync():
             self.projection_status = f"computing {label}…"
@@ -173,12 +174,15 @@ class ScatterMixin(t.HasTraits):
                 self.projection_status = f"computing {label}… {message}".strip()
 
         def on_done(result):
-            if self._job_token is not token:
-                return  # superseded or cancelled
-            if isinstance(result, BaseException):
-                self.projection_status = f"{label} failed: {type(result).__name__}: {result}"
-                return
-            self._show(result)
+            try:
+                if self._job_token is not token:
+                    return  # superseded or cancelled
+                if isinstance(result, BaseException):
+                    self.projection_status = f"{label} failed: {type(result).__name__}: {result}"
+                    return
+                self._show(result)
+            finally:
+                landed.set()
 
         with self._job_lock:
             self._job_token = token
@@ -188,9 +192,15 @@ class ScatterMixin(t.HasTraits):
                 self._job = job
 
     def wait_projection(self, timeout: float = None):
-        """Block until the running projection (if any) finishes; returns its result or None."""
-        job = self._job
-        return None if job is None else job.result(timeout)
+        """Block until the running projection (if any) finishes and its points are sent (or its
+        failure shown); returns its result or None."""
+        job, landed = self._job, getattr(self, "_landed", None)
+        if job is None:
+            return None
+        result = job.result(timeout)
+        if landed is not None:
+            landed.wait(timeout)
+        return result
 
 
 class Scatter(ScatterMixin, ColorByMixin, SessionWidget):

@@ -457,15 +457,20 @@ def test_hover_scatter_point_highlights_heatmap_row(explorer_page, modality):
     page.mouse.move(1, 1)
 
 
-def _lasso_polygon(xy: np.ndarray, ok: np.ndarray, n: int) -> np.ndarray:
-    """A square lasso around the densest part of the image points, a quarter of their spread."""
+def _lasso_polygon(xy: np.ndarray, ok: np.ndarray, n: int, box: dict, margin: float = 8.0) -> np.ndarray:
+    """A square lasso around the densest part of the image points, a quarter of their spread, kept
+    ``margin`` px inside the canvas ``box`` (a press off the canvas starts no lasso; the robust
+    scaling puts points on the plot's edges)."""
     img = xy[:n][ok[:n]]
     spread = img.max(axis=0) - img.min(axis=0)
     half = np.maximum(spread / 4, 12.0)
     d = np.linalg.norm(img[:, None, :] - img[None, :, :], axis=2)
     centre = img[np.argmax((d < half.min()).sum(axis=1))]
-    return np.array([centre + half * [-1, -1], centre + half * [1, -1],
+    poly = np.array([centre + half * [-1, -1], centre + half * [1, -1],
                      centre + half * [1, 1], centre + half * [-1, 1]])
+    lo = np.array([box["x"], box["y"]]) + margin
+    hi = np.array([box["x"] + box["width"], box["y"] + box["height"]]) - margin
+    return np.clip(poly, lo, hi)
 
 
 def test_lasso_selection_reaches_python(explorer_page):
@@ -473,7 +478,7 @@ def test_lasso_selection_reaches_python(explorer_page):
     n = facts["n"]
     xy = _wait_scatter(page, n)
     ok = inside(xy, scatter_box(page))
-    poly = _lasso_polygon(xy, ok, n)
+    poly = _lasso_polygon(xy, ok, n, scatter_box(page))
     # points within 3 px of the lasso's edge may fall either way; all others are decided
     near_edge = distance_to_polygon(xy, poly) <= 3
     enclosed = points_in_polygon(xy, poly) & ok
@@ -520,7 +525,7 @@ def test_lasso_selection_reaches_python(explorer_page):
     # a lasso released exactly where it started, on a point: still a lasso, not a click on that point
     xy = _wait_scatter(page, n)  # running the cell scrolled the page: positions again
     ok = inside(xy, scatter_box(page))
-    poly = _lasso_polygon(xy, ok, n)
+    poly = _lasso_polygon(xy, ok, n, scatter_box(page))
     start = xy[:n][ok[:n]][np.argmin(np.linalg.norm(xy[:n][ok[:n]] - poly.mean(axis=0), axis=1))]
     loop = np.vstack([start, poly, poly[:1]])  # out to a corner, around the square, back in
     near_edge = distance_to_polygon(xy, loop) <= 3

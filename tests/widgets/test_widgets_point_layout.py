@@ -74,10 +74,15 @@ def test_layout_fits_the_scale_to_the_pairs_in_view():
     both = np.vstack([image, text])
     rows = np.concatenate([view, view + n])  # images and texts of the pairs in view
     lo, hi = both[rows].min(0), both[rows].max(0)  # fewer than 200 points: their bounding box
-    expected = np.clip((both - (lo + hi) / 2) * (0.95 / ((hi - lo).max() / 2)), -0.95, 0.95)
+    scaled = (both - (lo + hi) / 2) * (0.95 / ((hi - lo).max() / 2))
+    # the pairs in view fill the square; the others are context where they lie (within +-10)
+    in_view = np.zeros(2 * n, bool)
+    in_view[rows] = True
+    expected = np.where(in_view[:, None], np.clip(scaled, -0.95, 0.95), np.clip(scaled, -10, 10))
     np.testing.assert_allclose(result.positions, expected, atol=1e-5)
-    assert result.clamped[30] == 1 and np.abs(result.positions[rows]).max() == pytest.approx(0.95)
-    assert result.clamped[rows].sum() == 0
+    assert 0.95 < result.positions[30].max() <= 10.0  # far out of view: off the square, bounded
+    assert result.clamped.sum() == 0  # only points in view are ever clamped (none here)
+    assert np.abs(result.positions[rows]).max() == pytest.approx(0.95)
     # without indices every point counts (the far image widens the box, nothing is clamped)
     everything = layout_points(Projection(image, text, None, "pca"))
     assert everything.clamped.sum() == 0 and everything.positions[30].max() == pytest.approx(0.95)
@@ -89,10 +94,20 @@ def test_joint_layout_with_indices_and_bad_indices():
     result = layout_points(Projection(None, None, pair_xy, "joint"), indices=[1, 2, 3, 4, 5])
     sub = pair_xy[1:6]
     lo, hi = sub.min(0), sub.max(0)
-    expected = np.clip((pair_xy - (lo + hi) / 2) * (0.95 / ((hi - lo).max() / 2)), -0.95, 0.95)
+    scaled = (pair_xy - (lo + hi) / 2) * (0.95 / ((hi - lo).max() / 2))
+    in_view = np.isin(np.arange(30), [1, 2, 3, 4, 5])
+    expected = np.where(in_view[:, None], np.clip(scaled, -0.95, 0.95), np.clip(scaled, -10, 10))
     assert result.kind == "pair"
     np.testing.assert_allclose(result.positions, expected, atol=1e-5)
-    assert result.clamped[0] == 1
+    assert result.clamped.sum() == 0 and result.positions[0, 0] == pytest.approx(10.0)
+    # a far point IN view is clamped to the edge and flagged
+    flagged = layout_points(Projection(None, None, pair_xy, "joint"), indices=np.arange(30))
+    assert flagged.clamped[0] == 0  # under 200 points: the bounding box holds it
+    many = np.random.default_rng(5).normal(size=(400, 2))
+    many[7] = [50.0, 0.0]
+    robust = layout_points(Projection(None, None, many, "joint"), indices=np.arange(400))
+    assert robust.clamped[7] == 1 and robust.positions[7, 0] == pytest.approx(0.95)
+    assert robust.clamped.sum() <= 8  # the 0.5-99.5 percentile box leaves few outside
     with pytest.raises(IndexError):
         layout_points(Projection(None, None, pair_xy, "joint"), indices=[30])
     # one pair in view has no extent: the box of all points is used
