@@ -11,7 +11,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from .validation import EmbeddingError, as_pair, l2_normalize
+from .validation import EmbeddingError, as_pair, finite_number, l2_normalize
 
 #: Default δ grid of :func:`gap_loss_curve`: −5..5 in steps of 0.25 (41 values).
 DEFAULT_DELTAS = np.round(np.arange(-5.0, 5.0 + 1e-9, 0.25), 10)
@@ -101,13 +101,7 @@ def shift_gap(image, text, delta: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _check_delta(delta) -> float:
-    try:
-        value = float(delta)
-    except (TypeError, ValueError) as exc:
-        raise EmbeddingError(f"delta must be a finite number, got {delta!r}") from exc
-    if not np.isfinite(value):
-        raise EmbeddingError(f"delta must be a finite number, got {delta!r}")
-    return value
+    return finite_number(delta, "delta")
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .validation import EmbeddingError, as_matrix, as_pair
+from .validation import EmbeddingError, as_matrix, as_pair, finite_number
 
 __all__ = ["lerp", "slerp", "slerp_with_norm", "vslerp"]
 
@@ -128,13 +128,7 @@ def _mean_vector(mean, alpha, d: int) -> np.ndarray:
     if m.ndim != 1 or m.shape[0] != d:
         raise EmbeddingError(f"mean: expected a vector of shape ({d},) like a and b, got shape {m.shape}")
     m = as_matrix(m[None, :], "mean", allow_zero_rows=True)[0].astype(np.float64)
-    try:
-        alpha_f = float(alpha)
-    except (TypeError, ValueError) as exc:
-        raise EmbeddingError(f"alpha must be a finite number, got {alpha!r}") from exc
-    if not np.isfinite(alpha_f):
-        raise EmbeddingError(f"alpha must be a finite number, got {alpha!r}")
-    return alpha_f * m
+    return finite_number(alpha, "alpha") * m
 
 
 def vslerp(a, b, t, *, mean, alpha: float, compat: str | None = None) -> np.ndarray:

@@ -110,3 +110,14 @@ def pair_shape(image, text) -> tuple[np.ndarray, np.ndarray]:
     views): they validate the rows they read with :func:`as_matrix`. Returns the two arrays.
     """
     return as_pair(image, text, check_values=False)
+
+
+def finite_number(value, name: str) -> float:
+    """``value`` as a finite float; :class:`EmbeddingError` naming ``name`` otherwise."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as exc:
+        raise EmbeddingError(f"{name} must be a finite number, got {value!r}") from exc
+    if not np.isfinite(number):
+        raise EmbeddingError(f"{name} must be a finite number, got {value!r}")
+    return number
