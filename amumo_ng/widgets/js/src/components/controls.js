@@ -1,12 +1,14 @@
 // The Explorer's controls, in three labelled groups that each stay on one row or wrap as a unit:
 //   data       model, caption filter (+ regex) with "k of n pairs", a slot for the search box,
-//              and a fixed-height line below the filter for its full error message (or a hint);
+//              a fixed-height line below the filter for its full error message (or a hint), and
+//              the augmentation control (augment.js: kind, pair, steps, apply, status);
 //   geometry   close the gap (+ over which pairs), cluster (+ quadrant, leaf order), the heatmap's
 //              colour scale, heatmap of the selection only;
 //   projection method, fitted on which pairs, a slot for the colour-by control, pair lines.
 // Plus the gap readout (a small table; the Explorer places it in its side panel).
 import { h, fmt } from "./dom.js";
 import { createDisposer, listen, onModel } from "./live.js";
+import { createAugmentControl } from "./augment.js";
 
 const LEAF_ORDERS = [["dendrogram", "dendrogram"], ["amumo-argsort", "Amumo (argsort)"]];
 const COLOR_SCALES = [["view", "per view"], ["fixed", "fixed [−1, 1]"], ["locked", "locked"]];
@@ -62,6 +64,8 @@ export function createControls(model) {
   const message = h("div", { class: "amumo-filter-msg", "data-amumo": "filter-message" }, [error, hint]);
   const searchSlot = h("span", { "data-amumo": "search-slot", class: "amumo-slot" });
   const modelUnit = unit("", [h("label", {}, ["model ", modelSel])]);
+  const augment = createAugmentControl(model);
+  life.add(() => augment.destroy());
 
   // -- geometry
   const gap = h("input", { type: "checkbox", "data-amumo": "gap-toggle" });
@@ -84,6 +88,7 @@ export function createControls(model) {
       unit("", [filterInput, h("label", { title: "treat the filter as a regular expression" }, [regex, "regex"]), count]),
       searchSlot,
       message,
+      augment.el,
     ]),
     group("geometry", [
       unit("shift both modalities by half the gap vector (Amumo); the gap is measured on the pairs chosen here",

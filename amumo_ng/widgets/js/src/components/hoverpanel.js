@@ -3,6 +3,9 @@
 // (shown with its partner) and for a pair jumped to. Thumbnails are fetched lazily from the
 // kernel (one custom message per pair) and cached as object URLs of the current model (bounded
 // LRU); without images (`has_images` false) no thumbnail is asked for and one note says so.
+// An augmented set (the augmentation control) gives each pair a note ("step 12 · rotate 43.2°",
+// `pair_notes_utf8` / `pair_note_offsets`), shown under the caption; its thumbnails are the
+// transformed images (the cache is keyed by the set shown, so pair i of the dataset is not reused).
 import { h, fmt, COLORS } from "./dom.js";
 import { subscribe } from "./bus.js";
 import { packedStrings, typed } from "./rpc.js";
@@ -24,9 +27,15 @@ export function createHoverPanel(model, { group, rpc, source, hasHeatmap = false
   let current = null;
   let token = 0;
   let captions = null; // packed captions of the current model, decoded on demand
+  let notes = null;    // packed pair notes of an augmented set (length 0 for the dataset), on demand
   let cosines = null;  // pair_cosines of the current model (float32 [n]), read on demand
   let inView = null;   // Uint8Array [n]: 1 = pair in view, read on demand
   const captionsOf = () => captions || (captions = packedStrings(model.get("captions_utf8"), model.get("caption_offsets")));
+  const noteOf = (pair) => {
+    if (!notes) notes = packedStrings(model.get("pair_notes_utf8"), model.get("pair_note_offsets"));
+    return notes.length ? notes.at(pair) || "" : "";
+  };
+  const dataKey = () => JSON.stringify(model.get("augmentation") || {});
   const cosineOf = (pair) => {
     if (!cosines) cosines = typed(Float32Array, model.get("pair_cosines"));
     return pair >= 0 && pair < cosines.length ? cosines[pair] : null;
@@ -43,13 +52,14 @@ export function createHoverPanel(model, { group, rpc, source, hasHeatmap = false
   // the note is in the panel only while the pairs have no images
   const onImages = () => { if (hasImages()) noImages.remove(); else if (!noImages.parentNode) root.append(noImages); };
   life.add(onModel(model, "change:captions_utf8 change:caption_offsets", () => { captions = null; }));
+  life.add(onModel(model, "change:pair_notes_utf8 change:pair_note_offsets", () => { notes = null; }));
   life.add(onModel(model, "change:pair_cosines", () => { cosines = null; if (current) renderValue(current); }));
   life.add(onModel(model, "change:order change:n_total", () => { inView = null; }));
   life.add(onModel(model, "change:has_images", onImages));
   onImages();
 
   function thumb(pair) {
-    return cache.get(`${model.get("model")}:${pair}`, () => rpc.request("thumb", { pair }).then(({ msg, buffers }) => {
+    return cache.get(`${model.get("model")}:${dataKey()}:${pair}`, () => rpc.request("thumb", { pair }).then(({ msg, buffers }) => {
       if (!msg.ok) return { missing: msg.warning || "image unavailable" };
       return { blob: new Blob([buffers[0]], { type: msg.mime }) };
     }).catch((err) => ({ missing: err.message }))); // (a destroyed view: nobody looks at it)
@@ -85,10 +95,12 @@ export function createHoverPanel(model, { group, rpc, source, hasHeatmap = false
       const label = h("div", { class: "amumo-muted", style: `font-size:11px;color:${COLORS[it.modality] || "#444"}`,
         text: `${pairView && !images ? "image + text" : it.modality} · pair ${it.pair}${out ? " · not in view" : ""}` });
       const caption = withCaption ? h("div", { class: "amumo-caption", "data-amumo": "hover-caption", text: texts.at(it.pair) }) : null;
+      const noteText = withCaption ? noteOf(it.pair) : "";
+      const note = noteText ? h("div", { class: "amumo-muted", style: "font-size:11px", "data-amumo": "hover-note", text: noteText }) : null;
       const cluster = msg.clusters && msg.clusters[idx] ? h("div", { class: "amumo-muted", style: "font-size:11px", "data-amumo": "hover-cluster", text: msg.clusters[idx] }) : null;
       const slot = withThumb ? h("div", { class: "amumo-thumb" }) : null;
       const row = h("div", { class: "amumo-hover-item", "data-amumo": "hover-item", "data-pair": it.pair, "data-modality": it.modality },
-        [slot, h("div", {}, [label, caption, cluster])]);
+        [slot, h("div", {}, [label, caption, note, cluster])]);
       items.append(row);
       if (!slot) return;
       thumb(it.pair).then((res) => {
@@ -172,6 +184,8 @@ export function createHoverPanel(model, { group, rpc, source, hasHeatmap = false
     clear(); // pair indices and captions of another model
   };
   life.add(onModel(model, "change:model", onModelChange));
+  // another set of pairs (an augmentation shown or left): other images behind the same indices
+  life.add(onModel(model, "change:augmentation", () => { cache.clear(); notes = null; }));
   life.add(onModelChange);
 
   return { el: root, destroy: () => life.dispose() };
