@@ -61,7 +61,8 @@ class Projection:
     params: dict = field(default_factory=dict)
 
 
-def _is_cancelled(cancel) -> bool:
+def is_cancelled(cancel) -> bool:
+    """True when ``cancel`` (None, a ``threading.Event``-like with ``is_set`` or a callable) says stop."""
     if cancel is None:
         return False
     if hasattr(cancel, "is_set"):
@@ -70,7 +71,7 @@ def _is_cancelled(cancel) -> bool:
 
 
 def _check_cancel(cancel) -> None:
-    if _is_cancelled(cancel):
+    if is_cancelled(cancel):
         raise Cancelled("projection cancelled")
 
 
@@ -384,5 +385,5 @@ def project_async(image, text, method: str = "pca", **kwargs) -> ProjectionJob:
     return ProjectionJob(image, text, method, **kwargs)
 
 
-__all__ = ["Cancelled", "Projection", "ProjectionJob", "project", "project_async", "unique_rows",
+__all__ = ["Cancelled", "is_cancelled", "Projection", "ProjectionJob", "project", "project_async", "unique_rows",
            "warm_up_umap", "import_umap", "numba_cache_dir", "METHODS", "JOINT_METHODS"]

@@ -6,7 +6,7 @@
 """
 from __future__ import annotations
 
-import importlib
+from ..lazy import lazy_exports
 
 from .base import DatasetError, PairDataset
 from .registry import Registry, available, default_registry, load, register
@@ -27,15 +27,4 @@ __all__ = sorted(
 )
 
 
-def __getattr__(name: str):
-    try:
-        module_name = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'amumo_ng.datasets' has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module_name), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())

@@ -10,7 +10,7 @@ Names are imported lazily, so ``import amumo_ng.decoders`` loads neither torch n
 """
 from __future__ import annotations
 
-import importlib
+from ..lazy import lazy_exports
 
 _NAMES = {
     "base": ("Decoder", "DecodedFrame", "DecoderError", "DecoderCancelled", "MODALITIES", "OFFLINE_DECODERS"),
@@ -22,17 +22,6 @@ _NAMES = {
 _MODULE_OF = {name: module for module, names in _NAMES.items() for name in names}
 
 
-def __getattr__(name: str):
-    short = _MODULE_OF.get(name)
-    if short is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{short}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(_MODULE_OF) | set(globals()))
-
+__getattr__, __dir__ = lazy_exports(__name__, _MODULE_OF, globals())
 
 __all__ = sorted(_MODULE_OF)

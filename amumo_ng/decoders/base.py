@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterator, Optional, Union
 
 import numpy as np
 
-from ..analysis.projection import Cancelled
+from ..analysis.projection import Cancelled, is_cancelled
 
 __all__ = ["Decoder", "DecodedFrame", "DecoderError", "DecoderCancelled", "MODALITIES", "OFFLINE_DECODERS",
            "is_cancelled", "check_cancel", "frame_progress"]
@@ -68,15 +68,6 @@ class DecodedFrame:
     caption: Optional[str] = None
     similarity: Optional[float] = None
     info: dict = field(default_factory=dict)
-
-
-def is_cancelled(cancel) -> bool:
-    """True when ``cancel`` (None, a ``threading.Event``-like with ``is_set`` or a callable) says stop."""
-    if cancel is None:
-        return False
-    if hasattr(cancel, "is_set"):
-        return bool(cancel.is_set())
-    return bool(cancel())
 
 
 def check_cancel(cancel, done: int, total: int) -> None:

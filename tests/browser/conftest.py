@@ -108,16 +108,24 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture(autouse=True)
 def screenshot_on_failure(request):
-    """Keep a full-page screenshot (and the browser console) of a failed browser test."""
+    """Keep a full-page screenshot (and the browser console) of a failed browser test, for every
+    fixture of the test that holds a page (see :func:`lab_harness.page_and_console`)."""
     yield
     rep = getattr(request.node, "rep_call", None)
-    if rep is None or not rep.failed or "explorer_page" not in request.fixturenames:
+    if rep is None or not rep.failed:
         return
-    page, _facts = request.getfixturevalue("explorer_page")
     name = "FAILED_" + re.sub(r"[^A-Za-z0-9_]+", "_", request.node.name)
-    try:
-        lab_harness.save_screenshot(page, name)
-        (lab_harness.ARTIFACTS / f"{name}.console.txt").write_text(
-            "\n".join(getattr(page, "amumo_console", [])))
-    except Exception as exc:  # the page may be gone; the failure itself is what matters
-        print(f"could not save the failure screenshot: {exc}")
+    for fixture in request.fixturenames:
+        try:
+            held = lab_harness.page_and_console(request.getfixturevalue(fixture))
+        except Exception:  # a fixture that cannot be resolved here holds no page
+            continue
+        if held is None:
+            continue
+        page, console = held
+        try:
+            lab_harness.save_screenshot(page, name)
+            (lab_harness.ARTIFACTS / f"{name}.console.txt").write_text("\n".join(console))
+        except Exception as exc:  # the page may be gone; the failure itself is what matters
+            print(f"could not save the failure screenshot: {exc}")
+        return

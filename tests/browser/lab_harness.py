@@ -427,3 +427,46 @@ def pixel_difference(png_a: bytes, png_b: bytes) -> float:
     if a.shape != b.shape:
         return 1.0
     return float((np.abs(a - b).max(axis=2) > 0).mean())
+
+
+def write_notebook(path, cell_sources) -> None:
+    """Write a Python 3 notebook of code cells ``cell_sources`` (strings) to ``path``."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in cell_sources]
+    nbformat.write(nb, str(path))
+
+
+def code_cell(page, marker: str):
+    """The notebook code cell whose source contains ``marker``."""
+    return page.locator(".jp-NotebookPanel .jp-CodeCell",
+                        has=page.locator(".jp-InputArea-editor", has_text=marker)).first
+
+
+def page_and_console(value):
+    """(page, console lines) held by a browser test fixture's value, or None: a ``(page, facts)``
+    tuple (console lines in ``page.amumo_console`` or ``page.amumo_problems``) or an object with
+    ``.page`` and ``.problems`` (plus ``.warnings``)."""
+    if isinstance(value, tuple) and value and hasattr(value[0], "screenshot"):
+        page = value[0]
+        return page, list(getattr(page, "amumo_console", None) or getattr(page, "amumo_problems", None) or [])
+    page = getattr(value, "page", None)
+    if page is not None and hasattr(page, "screenshot"):
+        return page, list(getattr(value, "problems", [])) + list(getattr(value, "warnings", []))
+    return None
+
+
+def settled_box(locator) -> dict:
+    """The bounding box of ``locator`` once it holds still (outputs above it may still grow),
+    scrolled into view first."""
+    locator.scroll_into_view_if_needed()
+    box = locator.bounding_box()
+    for _ in range(20):
+        locator.page.wait_for_timeout(100)
+        again = locator.bounding_box()
+        if again == box:
+            break
+        box = again
+    return box

@@ -112,17 +112,11 @@ WIDTHS = (1000, 1400, 1920)
 
 
 def write_notebook(path) -> None:
-    import nbformat
-
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell(src) for src in (
-        SETUP_CELL, SHOW_CELL, COMPARE_CELL, ONE_CELL, ORDER_CELL, ERROR_CELL, SLOW_CLUSTER_CELL, BANDS_CELL)]
-    nbformat.write(nb, str(path))
+    H.write_notebook(path, (SETUP_CELL, SHOW_CELL, COMPARE_CELL, ONE_CELL, ORDER_CELL, ERROR_CELL, SLOW_CLUSTER_CELL, BANDS_CELL))
 
 
 def cell(page, marker):
-    return page.locator(".jp-NotebookPanel .jp-CodeCell", has=page.locator(".jp-InputArea-editor", has_text=marker)).first
+    return H.code_cell(page, marker)
 
 
 def printed(page, marker: str, prefix: str):
@@ -151,19 +145,6 @@ def layout(lab_server, browser):
     page.close()
 
 
-@pytest.fixture(autouse=True)
-def layout_screenshot_on_failure(request):
-    yield
-    rep = getattr(request.node, "rep_call", None)
-    if rep is None or not rep.failed or "layout" not in request.fixturenames:
-        return
-    page, _facts = request.getfixturevalue("layout")
-    name = "FAILED_" + re.sub(r"[^A-Za-z0-9_]+", "_", request.node.name)
-    try:
-        H.save_screenshot(page, name)
-        (H.ARTIFACTS / f"{name}.console.txt").write_text("\n".join(page.amumo_problems))
-    except Exception as exc:  # the page may be gone; the failure itself is what matters
-        print(f"could not save the failure screenshot: {exc}")
 
 
 # -- helpers -------------------------------------------------------------------------------------

@@ -98,13 +98,7 @@ ZERO = {"views": 0, "listeners": 0, "modelListeners": 0, "bus": 0, "requests": 0
 
 
 def write_notebook(path) -> None:
-    import nbformat
-
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell(src) for src in (
-        SETUP_CELL, SHOW_CELL, CLOSE_CELL, SLOW_VALUES_CELL, SLOW_POINTS_CELL, ADD_MODEL_CELL)]
-    nbformat.write(nb, str(path))
+    H.write_notebook(path, (SETUP_CELL, SHOW_CELL, CLOSE_CELL, SLOW_VALUES_CELL, SLOW_POINTS_CELL, ADD_MODEL_CELL))
 
 
 class Page:
@@ -159,25 +153,12 @@ def lifecycle(lab_server, browser):
     page.close()
 
 
-@pytest.fixture(autouse=True)
-def lifecycle_screenshot_on_failure(request):
-    yield
-    rep = getattr(request.node, "rep_call", None)
-    if rep is None or not rep.failed or "lifecycle" not in request.fixturenames:
-        return
-    lp = request.getfixturevalue("lifecycle")
-    name = "FAILED_" + re.sub(r"[^A-Za-z0-9_]+", "_", request.node.name)
-    try:
-        H.save_screenshot(lp.page, name)
-        (H.ARTIFACTS / f"{name}.console.txt").write_text("\n".join(lp.problems + lp.warnings))
-    except Exception as exc:  # the page may be gone; the failure itself is what matters
-        print(f"could not save the failure screenshot: {exc}")
 
 
 # -- helpers -------------------------------------------------------------------------------------
 
 def cell(page, marker):
-    return page.locator(".jp-NotebookPanel .jp-CodeCell", has=page.locator(".jp-InputArea-editor", has_text=marker)).first
+    return H.code_cell(page, marker)
 
 
 def show(lp: Page) -> object:
@@ -215,16 +196,7 @@ def wait_live(lp: Page, want: dict, timeout_s: float = 10.0) -> dict:
 
 
 def canvas_box(explorer) -> dict:
-    canvas = explorer.locator(HEATMAP_CANVAS)
-    canvas.scroll_into_view_if_needed()
-    box = canvas.bounding_box()
-    for _ in range(20):  # outputs above may still grow: wait until the box holds still
-        explorer.page.wait_for_timeout(100)
-        again = canvas.bounding_box()
-        if again == box:
-            break
-        box = again
-    return box
+    return H.settled_box(explorer.locator(HEATMAP_CANVAS))
 
 
 def hover_cell(lp: Page, explorer, rows: int, r: int, c: int) -> None:

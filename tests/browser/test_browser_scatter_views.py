@@ -30,6 +30,7 @@ import numpy as np
 import pytest
 
 import lab_harness as H
+from screen_geometry import distance_to_polygon, points_in_polygon
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 
@@ -109,13 +110,7 @@ OPACITY = 0.85  # the scatter's point opacity over its white background
 
 
 def write_notebook(path) -> None:
-    import nbformat
-
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell(src) for src in (
-        SETUP_CELL, SHOW_CELL, STATE_CELL, JUMP_CELL, SCOPE_CELL, PLAIN_CELL)]
-    nbformat.write(nb, str(path))
+    H.write_notebook(path, (SETUP_CELL, SHOW_CELL, STATE_CELL, JUMP_CELL, SCOPE_CELL, PLAIN_CELL))
 
 
 class Views:
@@ -132,7 +127,7 @@ class Views:
 
 
 def cell(page, marker):
-    return page.locator(".jp-NotebookPanel .jp-CodeCell", has=page.locator(".jp-InputArea-editor", has_text=marker)).first
+    return H.code_cell(page, marker)
 
 
 @pytest.fixture(scope="module")
@@ -150,19 +145,6 @@ def views(lab_server, browser):
     page.close()
 
 
-@pytest.fixture(autouse=True)
-def views_screenshot_on_failure(request):
-    yield
-    rep = getattr(request.node, "rep_call", None)
-    if rep is None or not rep.failed or "views" not in request.fixturenames:
-        return
-    v = request.getfixturevalue("views")
-    name = "FAILED_" + re.sub(r"[^A-Za-z0-9_]+", "_", request.node.name)
-    try:
-        H.save_screenshot(v.page, name)
-        (H.ARTIFACTS / f"{name}.console.txt").write_text("\n".join(v.problems))
-    except Exception as exc:  # the page may be gone; the failure itself is what matters
-        print(f"could not save the failure screenshot: {exc}")
 
 
 # -- helpers -------------------------------------------------------------------------------------
@@ -266,29 +248,6 @@ def info_range(explorer) -> tuple[int, ...]:
     m = re.search(r"rows (\d+)–(\d+), cols (\d+)–(\d+)", text)
     assert m, text
     return tuple(int(g) for g in m.groups())
-
-
-def points_in_polygon(xy: np.ndarray, poly: np.ndarray) -> np.ndarray:
-    x, y = xy[:, 0], xy[:, 1]
-    res = np.zeros(len(xy), dtype=bool)
-    for k in range(len(poly)):
-        x1, y1 = poly[k]
-        x2, y2 = poly[(k + 1) % len(poly)]
-        crosses = (y1 > y) != (y2 > y)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            xint = x1 + (y - y1) * (x2 - x1) / (y2 - y1)
-        res ^= crosses & (x < xint)
-    return res
-
-
-def distance_to_polygon(xy: np.ndarray, poly: np.ndarray) -> np.ndarray:
-    d = np.full(len(xy), np.inf)
-    for k in range(len(poly)):
-        a, b = poly[k], poly[(k + 1) % len(poly)]
-        ab = b - a
-        t = np.clip(((xy - a) @ ab) / max(ab @ ab, 1e-12), 0, 1)
-        d = np.minimum(d, np.linalg.norm(xy - (a + t[:, None] * ab), axis=1))
-    return d
 
 
 def shows_pair(v: Views, pair: int) -> None:
