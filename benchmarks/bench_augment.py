@@ -2,7 +2,10 @@
 
 1. Build + encode one 100-step ``rotate`` set with each toy model: cold (fresh cache folder, the
    model already in memory) and warm (the same call again, answered from the cache).
-2. ``amumo_ng.analysis.robustness`` over P pairs x S steps x the toy models (default 20 x 100 x 3,
+2. The Explorer: from choosing an augmentation (the ``augment`` request) to every view's state
+   recomputed for the new set (heatmap pixels, scatter points, readout, colours), with three models,
+   cold (sets encoded) and warm (cached), against the same Explorer's refresh for a model switch.
+3. ``amumo_ng.analysis.robustness`` over P pairs x S steps x the toy models (default 20 x 100 x 3,
    ``--full`` for 200 pairs), in pairs per second, against a bare loop over the same images
    measured in the same run: torchvision ``rotate`` of the source image, the model's preprocess and
    ``model.encode_image`` in the encoder's batches, nothing else (no dataset object, no curves, no validation).
@@ -44,6 +47,30 @@ def bench_one_set(ds, encoders: dict, steps: int, index: int = 0) -> None:
                 warm.append(timed(run)[0])
         c, w = statistics.median(cold), statistics.median(warm)
         print(f"  {name:12s} {c:18.3f} s {w:13.4f} s {c / w:9.0f}x")
+
+
+def bench_explorer(embeddings: dict, steps: int, index: int = 0) -> None:
+    """Kernel-side time from an augment request to the views' new state, cold and warm."""
+    import amumo_ng
+
+    ex = amumo_ng.Explorer(embeddings)
+    first, second = list(embeddings)[:2]
+
+    def augment():
+        ex.session.augment("rotate", index, steps)  # synchronous: encode, swap, every view refreshes
+        assert ex.n_total == steps and ex.heat_rows == 2 * steps
+
+    def restore():
+        ex.session.restore()
+
+    print(f"explorer with {len(embeddings)} models: augment request -> all views' state for the new set")
+    cold, _ = timed(augment)
+    restore()
+    warm = statistics.median(timed(lambda: (augment(), restore()))[0] for _ in range(3))
+    switch = statistics.median(timed(lambda: (setattr(ex.session, "model", second),
+                                              setattr(ex.session, "model", first)))[0] / 2 for _ in range(3))
+    print(f"  cold (encode {steps} images x {len(embeddings)} models) {cold:.3f} s; warm (cached, augment + restore) "
+          f"{warm:.3f} s; a model switch of the same Explorer {switch:.3f} s (ratio warm/switch {warm / switch:.1f})")
 
 
 def bare_loop(ds, encoders: dict, indices, steps: int) -> float:
@@ -129,6 +156,10 @@ def main() -> None:
         t, embeddings = timed(lambda: {m: amumo_ng.embed(ds, e, cache_dir=tmp, progress=False)
                                        for m, e in encoders.items()})
         print(f"embed {ds.id} with {len(encoders)} models (the caption banks): {t:.1f} s")
+        import os
+
+        os.environ["AMUMO_NG_CACHE"] = os.path.join(tmp, "augmented")  # cold: a fresh cache for the sets
+        bench_explorer(embeddings, args.steps)
         bench_robustness(ds, encoders, embeddings, 200 if args.full else args.pairs, args.steps)
 
 

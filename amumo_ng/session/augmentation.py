@@ -86,7 +86,8 @@ class AugmentationMixin(t.HasTraits):
             shown = {}
             for i, (name, emb) in enumerate(base.items()):
                 self.status = f"augmenting pair {pair}: encoding {steps} images with {name} ({i + 1}/{len(base)})…"
-                shown[name] = embed(sets[name], emb.encoder or encoders[name])
+                # the status line is the progress here (a tqdm bar from a widget callback has no cell to show in)
+                shown[name] = embed(sets[name], emb.encoder or encoders[name], progress=False)
         except Exception as exc:  # shown in the views; the data stays as it was
             self.status = f"augmentation failed: {type(exc).__name__}: {exc}"
             raise
