@@ -274,8 +274,11 @@ def launch_chromium(viewport=(1600, 1200), executable: Path = CHROMIUM) -> Brows
 
 def open_notebook(page, server: LabServer, name: str, timeout_ms: int = 90_000) -> None:
     """Open ``name`` in JupyterLab and wait until its kernel is idle (accepting the default
-    kernel if a "Select Kernel" dialog shows up anyway)."""
-    page.goto(server.url(f"lab/tree/{name}"), wait_until="domcontentloaded", timeout=timeout_ms)
+    kernel if a "Select Kernel" dialog shows up anyway).
+
+    ``?reset`` starts from an empty workspace: JupyterLab would otherwise restore the notebooks an
+    earlier test module left open, and one of them could take the focus (and the "Run All")."""
+    page.goto(server.url(f"lab/tree/{name}?reset"), wait_until="domcontentloaded", timeout=timeout_ms)
     page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell", timeout=timeout_ms)
     deadline = time.monotonic() + timeout_ms / 1000
     while True:
