@@ -52,6 +52,8 @@ class Projection:
 
     ``image_xy``/``text_xy``: [n, 2] or None (``"joint"``); ``pair_xy``: [n, 2] for ``"joint"``, else None.
     ``method``: the method name; ``params``: the parameters that produced it (part of the cache key).
+    ``pca_mean`` float64 [d], ``pca_components`` float64 [d, 2] (``"pca"`` only, else None): the fitted
+    linear map; any unit vector u [d] lands at ``(u − pca_mean) @ pca_components``, as the rows did.
     """
 
     image_xy: Optional[np.ndarray]
@@ -59,6 +61,8 @@ class Projection:
     pair_xy: Optional[np.ndarray]
     method: str
     params: dict = field(default_factory=dict)
+    pca_mean: Optional[np.ndarray] = field(default=None, compare=False, repr=False)
+    pca_components: Optional[np.ndarray] = field(default=None, compare=False, repr=False)
 
 
 def is_cancelled(cancel) -> bool:
@@ -197,14 +201,15 @@ def unique_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return x[first[order]], rank[np.asarray(inverse).reshape(-1)]
 
 
-def _pca_2d(x: np.ndarray) -> np.ndarray:
+def _pca_2d(x: np.ndarray, return_fit: bool = False):
     """First two principal-component scores of rows ``x`` [m, k] (float32 [m, 2]).
 
     Eigen-decomposition of the k×k covariance (O(m·k²)); each axis's sign is fixed so its largest
-    loading is positive, which makes the result deterministic.
+    loading is positive (deterministic). ``return_fit``: ``(scores, mean [k], components [k, 2])`` (float64).
     """
     x64 = x.astype(np.float64)
-    centered = x64 - x64.mean(axis=0)
+    mean = x64.mean(axis=0)
+    centered = x64 - mean
     cov = centered.T @ centered / max(1, x.shape[0] - 1)
     values, vectors = np.linalg.eigh(cov)
     axes = vectors[:, np.argsort(values)[::-1][:2]]
@@ -212,7 +217,8 @@ def _pca_2d(x: np.ndarray) -> np.ndarray:
         axes = np.hstack([axes, np.zeros((axes.shape[0], 1))])
     signs = np.sign(axes[np.abs(axes).argmax(axis=0), np.arange(2)])
     signs[signs == 0] = 1.0
-    return (centered @ (axes * signs)).astype(np.float32)
+    scores = (centered @ (axes * signs)).astype(np.float32)
+    return (scores, mean, axes * signs) if return_fit else scores
 
 
 def _tsne(x: np.ndarray, perplexity: float, random_state: int) -> np.ndarray:
@@ -225,10 +231,13 @@ def _tsne(x: np.ndarray, perplexity: float, random_state: int) -> np.ndarray:
 
 
 def _fit_2d(x: np.ndarray, method: str, n_neighbors: int, perplexity: float, random_state: int,
-            n_epochs: Optional[int] = None) -> np.ndarray:
-    """float32 [m, 2] positions of the rows ``x`` [m, d] (no deduplication here)."""
+            n_epochs: Optional[int] = None, fit: Optional[dict] = None) -> np.ndarray:
+    """float32 [m, 2] positions of the rows ``x`` [m, d] (no dedup); PCA puts its map in ``fit`` (if given)."""
     if method == "pca" or x.shape[0] < MIN_FIT_ROWS:
-        return _pca_2d(x)
+        scores, mean, components = _pca_2d(x, return_fit=True)
+        if fit is not None and method == "pca":
+            fit.update(pca_mean=mean, pca_components=components)
+        return scores
     if method == "umap":
         model = _umap_model(x.shape[0], n_neighbors, random_state, n_epochs)
         return model.fit_transform(x).astype(np.float32)
@@ -288,13 +297,15 @@ def project(
         pair_xy = _fit_distinct(pairs, "pairs (image | text concatenated)", joint_method, step, 0.05, fit_args)
         step(1.0, "done")
         return Projection(None, None, np.ascontiguousarray(pair_xy), method, params)
+    fit: dict = {}  # PCA's linear map (pca_mean, pca_components), kept on the Projection
     if method == "umap-oos":
         image_xy, text_xy = _umap_out_of_sample(img_u, txt_u, step, fit_args)
     else:
-        both = _fit_distinct(np.vstack([img_u, txt_u]), "points (images and texts)", method, step, 0.05, fit_args)
+        both = _fit_distinct(np.vstack([img_u, txt_u]), "points (images and texts)", method, step, 0.05,
+                             fit_args + (fit,))
         image_xy, text_xy = both[:n], both[n:]
     step(1.0, "done")
-    return Projection(np.ascontiguousarray(image_xy), np.ascontiguousarray(text_xy), None, method, params)
+    return Projection(np.ascontiguousarray(image_xy), np.ascontiguousarray(text_xy), None, method, params, **fit)
 
 
 def _umap_out_of_sample(img_u, txt_u, step: ProgressCallback, fit_args: tuple):

@@ -1,4 +1,4 @@
-"""anywidget front ends: Explorer, SimilarityHeatmap, Scatter, Comparison (imported lazily)."""
+"""anywidget front ends: Explorer, SimilarityHeatmap, Scatter, Comparison, InterpolationStrip (imported lazily)."""
 from __future__ import annotations
 
 from ..lazy import lazy_exports
@@ -8,6 +8,7 @@ _LAZY = {
     "SimilarityHeatmap": "heatmap",
     "Scatter": "scatter",
     "Comparison": "comparison",
+    "InterpolationStrip": "interpolation_strip",
 }
 
 __all__ = sorted(_LAZY)
