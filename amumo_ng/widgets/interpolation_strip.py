@@ -150,6 +150,7 @@ class InterpolationStrip(SessionWidget):
         self._decoders: dict = {}   # data key -> RetrievalDecoder (its row norms are computed once)
         self._thumbs: dict = {}     # (data key, pair) -> Thumbnail
         self._path = None           # (InterpolationPath, data key) of the frames shown
+        self._summary = ""          # strip_status of the frames shown
         super().__init__(data, session=session, **kwargs)
         self.start_spec = parse_spec({"caption": 0} if start is None else start)
         self.end_spec = parse_spec({"image": 0} if end is None else end)
@@ -327,14 +328,16 @@ class InterpolationStrip(SessionWidget):
                                    "modality": ends.modality, "method": path.method, "steps": path.steps,
                                    "model": self.session.model, "close_gap": plan["image_queries"] is not None}
                 self.strip_error, self.strip_busy = "", False
-                self.strip_status = f"{path.steps} frames, {ends.start_label} → {ends.end_label} ({path.method})"
+                self._summary = f"{path.steps} frames, {ends.start_label} → {ends.end_label} ({path.method})"
+                self.strip_status = self._summary
 
     def _refuse(self, generation: int, exc: Exception) -> bool:
         message = str(exc) if isinstance(exc, (EmbeddingError, DecoderError)) else f"{type(exc).__name__}: {exc}"
         with self._refresh_lock:
             if generation == self._generation:
                 with self.hold_sync():
-                    self.strip_error, self.strip_busy, self.strip_status = message, False, ""
+                    # the status keeps describing the frames still shown (a refused input changes nothing)
+                    self.strip_error, self.strip_busy, self.strip_status = message, False, self._summary
         return False
 
     def cancel(self) -> None:
@@ -344,7 +347,7 @@ class InterpolationStrip(SessionWidget):
             if self._job is not None:
                 self._job[1].set()
                 self._job = None
-            self.strip_busy, self.strip_status = False, "cancelled"
+            self.strip_busy, self.strip_status = False, self._summary
 
     def wait(self, timeout: float = 60.0) -> bool:
         """Block until a background decoding finishes; True when none is running any more."""

@@ -129,7 +129,8 @@ def _library_message(fn):
 
 def test_each_bad_input_sets_strip_error_and_keeps_the_frames(shapes):
     strip = InterpolationStrip(shapes, start={"caption": 3}, end={"caption": 150}, steps=6)
-    before = (list(strip.frames), strip.frame_images, strip.frame_image_offsets, dict(strip.strip_info))
+    before = (list(strip.frames), strip.frame_images, strip.frame_image_offsets, dict(strip.strip_info),
+              strip.strip_status)
     v = np.asarray(shapes.text[3], np.float64)
     decoder = RetrievalDecoder(shapes)
     cases = [
@@ -152,7 +153,9 @@ def test_each_bad_input_sets_strip_error_and_keeps_the_frames(shapes):
             for name, value in change.items():
                 setattr(strip, name, value)
         assert strip.strip_error == expected, change
-        assert (strip.frames, strip.frame_images, strip.frame_image_offsets, strip.strip_info) == before, change
+        assert (strip.frames, strip.frame_images, strip.frame_image_offsets, strip.strip_info,
+                strip.strip_status) == before, change
+        assert not strip.strip_busy
         # back to the good input: the error goes, the same frames come back
         with strip.hold_trait_notifications():
             strip.start_spec, strip.end_spec, strip.steps, strip.method = {"caption": 3}, {"caption": 150}, 6, "slerp"
@@ -166,6 +169,10 @@ def test_background_decoding_and_cancel_by_a_new_change(shapes):
     strip.steps = 8  # a new change cancels it; the stale result never lands
     assert strip.wait(30)
     assert len(strip.frames) == 8 and not strip.strip_busy and strip.strip_error == ""
+    strip.steps = 300
+    strip.steps = 0  # a refused input cancels the decoding too; the 8 frames stay, and what they are
+    assert strip.wait(30) and len(strip.frames) == 8 and strip.strip_status.startswith("8 frames")
+    assert not strip.strip_busy and strip.strip_error.startswith("steps must be between 2 and 512")
     strip.steps = 120
     assert strip.wait(30) and len(strip.frames) == 120 and len(thumbs(strip)) == 120
     assert strip.strip_status.startswith("120 frames")
