@@ -127,7 +127,7 @@ class InterpolationStrip(SessionWidget):
     _bundle_name = "strip"
     _synced_session_traits = SHARED_TRAITS
 
-    start_spec = t.Dict(help="start spec: {'text': s} | {'caption': i} | {'image': i} | {'vector': [...]}").tag(sync=True)
+    start_spec = t.Dict(help="{'text': s} | {'caption': i} | {'image': i} | {'vector': [...]}").tag(sync=True)
     end_spec = t.Dict(help="end spec (as start_spec)").tag(sync=True)
     steps = t.Int(10, help="frames, both ends included (2..512)").tag(sync=True)
     method = t.Unicode("slerp").tag(sync=True)
@@ -232,7 +232,9 @@ class InterpolationStrip(SessionWidget):
     def _decode(self, plan: dict, cancel, report=None) -> dict:
         """Nearest captions and images of the planned path, and the thumbnails (any thread)."""
         k = plan["vectors"].shape[0]
-        queries = plan["vectors"] if plan["image_queries"] is None else np.vstack([plan["vectors"], plan["image_queries"]])
+        queries = plan["vectors"]
+        if plan["image_queries"] is not None:  # one search: captions of the path, images of the shifted path
+            queries = np.vstack([queries, plan["image_queries"]])
         found = plan["decoder"].nearest(queries, cancel=cancel)
         img_rows = slice(0, k) if plan["image_queries"] is None else slice(k, 2 * k)
         column = plan["emb"].meta["caption"]
@@ -372,8 +374,9 @@ class InterpolationStrip(SessionWidget):
             raise ValueError("t-SNE has no transform: new vectors (the path) cannot be placed in a t-SNE layout; "
                              "switch the projection to 'pca' (or call path_xy('pca'))")
         if method != "pca":
-            raise ValueError(f"path_xy places the path in the PCA layout only, not {method!r} (the session keeps no "
-                             "UMAP model to transform with, a joint layout has one point per pair); call path_xy('pca')")
+            raise ValueError(f"path_xy places the path in the PCA layout only, not {method!r} (the session keeps "
+                             "no UMAP model to transform with, a joint layout has one point per pair); "
+                             "call path_xy('pca')")
         if self._path is None:
             raise ValueError(f"no path is shown yet ({self.strip_error or 'compute() first'})")
         path, key = self._path
