@@ -1,4 +1,5 @@
-"""anywidget front ends: Explorer, SimilarityHeatmap, Scatter, Comparison, InterpolationStrip (imported lazily)."""
+"""anywidget front ends: Explorer, SimilarityHeatmap, Scatter, Comparison, InterpolationStrip,
+RobustnessFigure (imported lazily)."""
 from __future__ import annotations
 
 from ..lazy import lazy_exports
@@ -9,6 +10,7 @@ _LAZY = {
     "Scatter": "scatter",
     "Comparison": "comparison",
     "InterpolationStrip": "interpolation_strip",
+    "RobustnessFigure": "robustness_figure",
 }
 
 __all__ = sorted(_LAZY)

@@ -46,6 +46,9 @@ def test_curves_match_a_direct_computation(models):
 
 
 def test_figure_has_one_line_per_model_and_panel_and_hover_shows_the_step(models):
+    from amumo_ng.widgets import RobustnessFigure as exported
+
+    assert exported is RobustnessFigure
     ds, embs = models
     s = Session(embs)
     fig = RobustnessFigure(s)
