@@ -473,3 +473,24 @@ def settled_box(locator) -> dict:
             break
         box = again
     return box
+
+
+def quiet(page, ms: int = 400) -> None:
+    """Let replies on their way arrive, then two animation frames pass."""
+    page.wait_for_timeout(ms)
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
+
+def wait_until(predicate, what, page=None, timeout_s: float = 20.0):
+    """Poll ``predicate()`` every 0.1 s until it is truthy (returned) or ``timeout_s`` passes
+    (AssertionError with ``what``, or ``what()`` when callable)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        got = predicate()
+        if got:
+            return got
+        assert time.monotonic() < deadline, what() if callable(what) else what
+        if page is not None:
+            page.wait_for_timeout(100)
+        else:
+            time.sleep(0.1)

@@ -165,19 +165,10 @@ def aug(lab_server, browser):
 
 # -- helpers -------------------------------------------------------------------------------------
 
-def quiet(page, ms: int = 400) -> None:
-    page.wait_for_timeout(ms)
-    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+quiet = H.quiet
 
 
-def wait_until(predicate, what, page, timeout_s: float = 20.0):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        got = predicate()
-        if got:
-            return got
-        assert time.monotonic() < deadline, what() if callable(what) else what
-        page.wait_for_timeout(100)
+wait_until = H.wait_until
 
 
 def boxes(explorer) -> dict:

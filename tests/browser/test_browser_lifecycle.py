@@ -181,8 +181,7 @@ def close_shown(lp: Page) -> None:
 
 def quiet(lp: Page, ms: int = 400) -> None:
     """Let replies on their way arrive and two animation frames pass."""
-    lp.page.wait_for_timeout(ms)
-    lp.page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    H.quiet(lp.page, ms)
 
 
 def wait_live(lp: Page, want: dict, timeout_s: float = 10.0) -> dict:

@@ -149,9 +149,7 @@ def views(lab_server, browser):
 
 # -- helpers -------------------------------------------------------------------------------------
 
-def quiet(page, ms: int = 400) -> None:
-    page.wait_for_timeout(ms)
-    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+quiet = H.quiet
 
 
 def state(v: Views) -> dict:
@@ -160,17 +158,7 @@ def state(v: Views) -> dict:
     return json.loads(line[len(STATE_PREFIX):])
 
 
-def wait_until(predicate, what: str, timeout_s: float = 20.0, page=None):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        got = predicate()
-        if got:
-            return got
-        assert time.monotonic() < deadline, what
-        if page is not None:
-            page.wait_for_timeout(100)
-        else:
-            time.sleep(0.1)
+wait_until = H.wait_until
 
 
 def client_points(scatter, m: int, kind: str = "modality") -> np.ndarray:
