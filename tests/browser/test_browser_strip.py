@@ -10,7 +10,6 @@ message for a refused input (the frames stay), α only for vslerp, the kernel's 
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
@@ -46,16 +45,6 @@ strip.close()
 print("STRIP_CLOSED")'''
 
 STRIP = '[data-amumo="strip"]'
-
-
-def wait_until(predicate, what, page, timeout_s: float = 20.0):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        got = predicate()
-        if got:
-            return got
-        assert time.monotonic() < deadline, what() if callable(what) else what
-        page.wait_for_timeout(100)
 
 
 class StripPage:
@@ -123,7 +112,7 @@ def test_two_typed_prompts_show_the_kernels_frames(sp):
     assert state["start"] == {"text": "a red circle"} and state["end"] == {"text": "a blue circle"}
     frames = state["frames"]
     assert len(frames) == STEPS and state["info"]["end_label"] == "text 'a blue circle'"
-    wait_until(lambda: matches_kernel(sp, frames), lambda: f"page shows {sp.shown()} not the kernel's {frames}", page)
+    H.wait_until(lambda: matches_kernel(sp, frames), lambda: f"page shows {sp.shown()} not the kernel's {frames}", page)
     shown = sp.shown()
     assert shown[0][1] == frames[0]["caption"] and shown[-1][1] == frames[-1]["caption"]
     assert [row[0] for row in shown] == [f"t = {f['t']:.2f}" for f in frames]
@@ -144,7 +133,7 @@ def test_a_refused_input_shows_the_kernels_message_and_keeps_the_frames(sp):
     steps.press("Tab")
     state = sp.state()
     assert state["steps"] == 1 and state["error"].startswith("steps must be between 2 and 512")
-    wait_until(lambda: sp.control("error").text_content() == state["error"],
+    H.wait_until(lambda: sp.control("error").text_content() == state["error"],
                lambda: f"error slot {sp.control('error').text_content()!r}", page)
     assert sp.shown() == before and sp.strip.get_attribute("data-error") == "true"
     H.save_screenshot(sp.strip, "strip_02_refused_steps")
@@ -157,7 +146,7 @@ def test_a_refused_input_shows_the_kernels_message_and_keeps_the_frames(sp):
     steps.press("Tab")
     state = sp.state()
     assert state["error"] == "" and len(state["frames"]) == STEPS
-    wait_until(lambda: sp.control("error").text_content() == "" and matches_kernel(sp, state["frames"]),
+    H.wait_until(lambda: sp.control("error").text_content() == "" and matches_kernel(sp, state["frames"]),
                "the error slot did not clear", page)
     assert not sp.problems, sp.problems
 
@@ -167,7 +156,7 @@ def test_close_gap_checkbox_shows_the_kernels_gap_closed_frames(sp):
     sp.control("close-gap").check()
     state = sp.state()
     assert state["error"] == "" and state["info"]["close_gap"] is True
-    wait_until(lambda: matches_kernel(sp, state["frames"]),
+    H.wait_until(lambda: matches_kernel(sp, state["frames"]),
                lambda: f"page shows {sp.shown()} not the kernel's {state['frames']}", page)
     sp.strip.scroll_into_view_if_needed()
     H.save_screenshot(sp.strip, "strip_03_close_gap")
@@ -181,7 +170,7 @@ def test_closing_the_strip_releases_its_listeners(sp):
     assert before["views"] >= 1 and before["objectURLs"] >= STEPS
     out = H.run_cell_containing(sp.page, CLOSE_MARKER)
     assert "STRIP_CLOSED" in out
-    wait_until(lambda: (sp.live() or {}).get("views") == 0, lambda: f"live counts {sp.live()}", sp.page)
+    H.wait_until(lambda: (sp.live() or {}).get("views") == 0, lambda: f"live counts {sp.live()}", sp.page)
     after = sp.live()
     assert {k: after[k] for k in ("listeners", "modelListeners", "objectURLs", "requests")} == \
         {"listeners": 0, "modelListeners": 0, "objectURLs": 0, "requests": 0}, after
