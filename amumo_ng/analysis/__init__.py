@@ -36,7 +36,7 @@ _NAMES = {
     "geometry": ("modality_geometry", "ModalityGeometry", "double_ellipsoid", "DoubleEllipsoid",
                  "conformity"),
     "interpolation": ("lerp", "slerp", "slerp_with_norm", "vslerp"),
-    "interpolation_path": ("interpolation_path", "InterpolationPath", "Path", "PathEndpoints", "path_endpoints",
+    "interpolation_paths": ("interpolation_path", "InterpolationPath", "Path", "PathEndpoints", "path_endpoints",
                            "modality_mean", "PATH_METHODS"),
     "losses": ("clip_loss", "cyclip_loss", "hopfield_retrieval", "info_loob", "cloob_loss",
                "contrastive_loss"),

@@ -1,7 +1,7 @@
 """InterpolationStrip: what lies between two embeddings, decoded by retrieval (nearest image and caption).
 
-A path of ``steps`` vectors (:func:`~amumo_ng.analysis.interpolation_path.interpolation_path`) between
-two ends resolved against the session's current model (:func:`~amumo_ng.analysis.interpolation_path.
+A path of ``steps`` vectors (:func:`~amumo_ng.analysis.interpolation_paths.interpolation_path`) between
+two ends resolved against the session's current model (:func:`~amumo_ng.analysis.interpolation_paths.
 path_endpoints`) is decoded by :class:`~amumo_ng.decoders.RetrievalDecoder`: every frame shows the
 nearest dataset image and the nearest caption (cosine similarity). The browser gets
 
@@ -26,7 +26,7 @@ from typing import Optional
 import numpy as np
 import traitlets as t
 
-from ..analysis.interpolation_path import (MAX_STEPS, PATH_METHODS, PathEndpoints, interpolation_path,
+from ..analysis.interpolation_paths import (MAX_STEPS, PATH_METHODS, PathEndpoints, interpolation_path,
                                            modality_mean, path_endpoints)
 from ..analysis.validation import EmbeddingError
 from ..decoders.base import DecoderCancelled, DecoderError

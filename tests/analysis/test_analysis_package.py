@@ -41,6 +41,13 @@ def test_losses_and_retrieval_names_are_re_exported():
     assert analysis.slerp_with_norm.__module__ == "amumo_ng.analysis.interpolation"
 
 
+def test_no_exported_name_is_also_a_submodule_name():
+    """A function named like its module (e.g. ``rotation_structure`` in ``rotation_structure.py``)
+    would be replaced by the submodule once anything imports the submodule."""
+    clashes = set(analysis._NAMES) & set(analysis._MODULE_OF)
+    assert not clashes, clashes
+
+
 def test_unknown_names_raise_attribute_error():
     with pytest.raises(AttributeError, match="no attribute 'not_a_function'"):
         analysis.not_a_function

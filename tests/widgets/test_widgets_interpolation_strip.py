@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 import amumo_ng
-from amumo_ng.analysis.interpolation_path import interpolation_path
+from amumo_ng.analysis.interpolation_paths import interpolation_path
 from amumo_ng.decoders import RetrievalDecoder
 from amumo_ng.session import Session
 from amumo_ng.widgets import InterpolationStrip
@@ -138,13 +138,13 @@ def test_each_bad_input_sets_strip_error_and_keeps_the_frames(shapes):
         ({"end_spec": {"vector": (-v).tolist()}}, lambda: interpolation_path(v, -v, 6)),
         ({"steps": 1}, lambda: interpolation_path(v, -v + 1, 1)),
         ({"steps": 513}, lambda: interpolation_path(v, -v + 1, 513)),
-        ({"end_spec": {"text": ""}}, lambda: amumo_ng.analysis.interpolation_path.path_endpoints(
+        ({"end_spec": {"text": ""}}, lambda: amumo_ng.analysis.interpolation_paths.path_endpoints(
             shapes, {"caption": 3}, {"text": ""})),
         ({"end_spec": {"vector": [1.0] * 5}}, lambda: interpolation_path(v, np.ones(5), 6)),
         ({"start_spec": {"vector": [1.0] * 5}, "end_spec": {"vector": [2.0, 1, 1, 1, 1]}},
          lambda: decoder.check(np.ones((6, 5)))),
         ({"method": "cubic"}, lambda: interpolation_path(v, -v + 1, 6, "cubic")),
-        ({"end_spec": {"caption": 999}}, lambda: amumo_ng.analysis.interpolation_path.path_endpoints(
+        ({"end_spec": {"caption": 999}}, lambda: amumo_ng.analysis.interpolation_paths.path_endpoints(
             shapes, {"caption": 3}, {"caption": 999})),
     ]
     for change, library in cases:
@@ -180,7 +180,7 @@ def test_background_decoding_and_cancel_by_a_new_change(shapes):
 
 
 def test_vslerp_and_lerp_paths_and_a_model_switch(shapes):
-    from amumo_ng.analysis.interpolation_path import modality_mean
+    from amumo_ng.analysis.interpolation_paths import modality_mean
 
     strip = InterpolationStrip(shapes, start={"image": 1}, end={"image": 2}, steps=5, method="vslerp", alpha=0.5)
     path = interpolation_path(shapes.image[1], shapes.image[2], 5, "vslerp", mean=modality_mean(shapes, "image"),

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from amumo_ng.analysis import EmbeddingError, interpolation_path, modality_mean, path_endpoints
-from amumo_ng.analysis.interpolation_path import InterpolationPath, Path
+from amumo_ng.analysis.interpolation_paths import InterpolationPath, Path
 from amumo_ng.store import Embeddings
 
 
