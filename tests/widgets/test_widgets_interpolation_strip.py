@@ -3,6 +3,7 @@ numpy PCA, every refused input leaves the frames, background decoding and its ca
 from __future__ import annotations
 
 import io
+import threading
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ from PIL import Image
 
 import amumo_ng
 from amumo_ng.analysis.interpolation_paths import interpolation_path
-from amumo_ng.decoders import RetrievalDecoder
+from amumo_ng.decoders import DecoderCancelled, RetrievalDecoder
 from amumo_ng.session import Session
 from amumo_ng.widgets import InterpolationStrip
 from amumo_ng.widgets.interpolation_strip import format_spec, parse_spec
@@ -164,14 +165,35 @@ def test_each_bad_input_sets_strip_error_and_keeps_the_frames(shapes):
 
 def test_background_decoding_and_cancel_by_a_new_change(shapes):
     strip = InterpolationStrip(shapes, start={"caption": 3}, end={"image": 40}, steps=5)
+    real, gate, outcomes = strip._decode, [threading.Event()], []
+
+    def gated(plan, cancel, report=None):  # a 300-frame decoding waits for the test to let it go on
+        if plan["vectors"].shape[0] == 300:
+            assert gate[0].wait(10)
+        try:
+            result = real(plan, cancel, report)
+        except DecoderCancelled:
+            outcomes.append("cancelled")
+            raise
+        outcomes.append(len(result["frames"]))
+        return result
+
+    strip._decode = gated
     strip.steps = 300  # > 50 steps: a worker thread
     assert strip.strip_busy and strip.strip_status.startswith("decoding 300 frames against 200 pairs")
+    worker = strip._job[0]
     strip.steps = 8  # a new change cancels it; the stale result never lands
-    assert strip.wait(30)
     assert len(strip.frames) == 8 and not strip.strip_busy and strip.strip_error == ""
+    gate[0].set()
+    worker.join(10)
+    assert outcomes == [8, "cancelled"] and len(strip.frames) == 8
+    gate[0] = threading.Event()
     strip.steps = 300
+    worker = strip._job[0]
     strip.steps = 0  # a refused input cancels the decoding too; the 8 frames stay, and what they are
-    assert strip.wait(30) and len(strip.frames) == 8 and strip.strip_status.startswith("8 frames")
+    gate[0].set()
+    worker.join(10)
+    assert outcomes[-1] == "cancelled" and len(strip.frames) == 8 and strip.strip_status.startswith("8 frames")
     assert not strip.strip_busy and strip.strip_error.startswith("steps must be between 2 and 512")
     strip.steps = 120
     assert strip.wait(30) and len(strip.frames) == 120 and len(thumbs(strip)) == 120
