@@ -107,6 +107,10 @@ def test_two_typed_prompts_show_the_kernels_frames(sp):
         box = sp.control(name)
         box.fill(prompt)
         box.press("Enter")
+        # ipywidgets holds back a state update while the previous one is being handled: wait until the
+        # kernel's status names the prompt, so the kernel has it before the state cell runs
+        H.wait_until(lambda: f"text '{prompt}'" in (sp.control("status").text_content() or ""),
+                     lambda: f"status {sp.control('status').text_content()!r}", page)
     state = sp.state()
     assert state["error"] == ""
     assert state["start"] == {"text": "a red circle"} and state["end"] == {"text": "a blue circle"}
@@ -125,6 +129,12 @@ def test_two_typed_prompts_show_the_kernels_frames(sp):
     assert not sp.problems, sp.problems
 
 
+def status_ends(sp, text):
+    """Wait until the kernel's status line ends with ``text`` (so it has handled what was sent)."""
+    H.wait_until(lambda: (sp.control("status").text_content() or "").endswith(text),
+                 lambda: f"status {sp.control('status').text_content()!r}", sp.page)
+
+
 def test_a_refused_input_shows_the_kernels_message_and_keeps_the_frames(sp):
     page = sp.page
     before = sp.shown()
@@ -134,20 +144,23 @@ def test_a_refused_input_shows_the_kernels_message_and_keeps_the_frames(sp):
     state = sp.state()
     assert state["steps"] == 1 and state["error"].startswith("steps must be between 2 and 512")
     H.wait_until(lambda: sp.control("error").text_content() == state["error"],
-               lambda: f"error slot {sp.control('error').text_content()!r}", page)
+                 lambda: f"error slot {sp.control('error').text_content()!r}", page)
     assert sp.shown() == before and sp.strip.get_attribute("data-error") == "true"
     H.save_screenshot(sp.strip, "strip_02_refused_steps")
-    # α shows for vslerp only
-    assert not sp.control("alpha-unit").is_visible()
-    sp.control("method").select_option("vslerp")
-    assert sp.control("alpha-unit").is_visible()
-    sp.control("method").select_option("slerp")
     steps.fill(str(STEPS))
     steps.press("Tab")
     state = sp.state()
     assert state["error"] == "" and len(state["frames"]) == STEPS
     H.wait_until(lambda: sp.control("error").text_content() == "" and matches_kernel(sp, state["frames"]),
-               "the error slot did not clear", page)
+                 "the error slot did not clear", page)
+    # α shows for vslerp only
+    assert not sp.control("alpha-unit").is_visible()
+    sp.control("method").select_option("vslerp")
+    assert sp.control("alpha-unit").is_visible()
+    status_ends(sp, "(vslerp)")
+    sp.control("method").select_option("slerp")
+    assert not sp.control("alpha-unit").is_visible()
+    status_ends(sp, "(slerp)")
     assert not sp.problems, sp.problems
 
 
