@@ -13,6 +13,7 @@ _LAZY = {
     "Embeddings": ("amumo_ng.store.embeddings", "Embeddings"),
     "embed": ("amumo_ng.store.cache", "embed"),
     "Explorer": ("amumo_ng.widgets.explorer", "Explorer"),
+    "InterpolationStrip": ("amumo_ng.widgets.interpolation_strip", "InterpolationStrip"),
     "Session": ("amumo_ng.session", "Session"),
     "datasets": ("amumo_ng.datasets", None),
     "models": ("amumo_ng.models", None),
