@@ -494,3 +494,17 @@ def wait_until(predicate, what, page=None, timeout_s: float = 20.0):
             page.wait_for_timeout(100)
         else:
             time.sleep(0.1)
+
+
+def printed(page, marker: str, prefix: str):
+    """Run the cell containing ``marker`` and return the JSON it printed after ``prefix``."""
+    out = run_cell_containing(page, marker)
+    line = next(l for l in out.splitlines() if l.startswith(prefix))
+    return json.loads(line[len(prefix):])
+
+
+def wait_explorer_drawn(explorer, n_pairs: int, timeout_ms: int = 60_000) -> None:
+    """Wait until an Explorer's heatmap shows all 2·n_pairs rows and its scatter all 2·n_pairs points."""
+    explorer.locator(f'[data-amumo="heatmap"][data-rows="{2 * n_pairs}"]').wait_for(timeout=timeout_ms)
+    explorer.locator(f'[data-amumo="scatter"][data-points="{2 * n_pairs}"][data-busy="false"]').wait_for(
+        timeout=timeout_ms)

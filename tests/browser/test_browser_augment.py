@@ -139,9 +139,7 @@ class Aug:
         return cell(self.page, SHOW_MARKER).locator(EXPLORER)
 
     def state(self) -> dict:
-        out = H.run_cell_containing(self.page, STATE_MARKER)
-        line = next(l for l in out.splitlines() if l.startswith(STATE_PREFIX))
-        return json.loads(line[len(STATE_PREFIX):])
+        return H.printed(self.page, STATE_MARKER, STATE_PREFIX)
 
 
 @pytest.fixture(scope="module")
@@ -155,8 +153,7 @@ def aug(lab_server, browser):
     line = next(l for l in out.splitlines() if l.startswith(FACTS_PREFIX))
     a = Aug(page, json.loads(line[len(FACTS_PREFIX):]))
     H.run_cell_containing(page, SHOW_MARKER)
-    a.explorer.locator(HEATMAP + f'[data-rows="{2 * N}"]').wait_for(timeout=60_000)
-    a.explorer.locator(SCATTER + f'[data-points="{2 * N}"][data-busy="false"]').wait_for(timeout=60_000)
+    H.wait_explorer_drawn(a.explorer, N)
     yield a
     page.close()
 

@@ -20,7 +20,6 @@ Comparison of the two, and an Explorer of one pair. The tests
 """
 from __future__ import annotations
 
-import json
 import re
 import time
 
@@ -119,10 +118,7 @@ def cell(page, marker):
     return H.code_cell(page, marker)
 
 
-def printed(page, marker: str, prefix: str):
-    out = H.run_cell_containing(page, marker)
-    line = next(l for l in out.splitlines() if l.startswith(prefix))
-    return json.loads(line[len(prefix):])
+printed = H.printed
 
 
 @pytest.fixture(scope="module")
@@ -137,9 +133,7 @@ def layout(lab_server, browser):
     set_file_browser(page, False)
     facts = printed(page, SETUP_MARKER, FACTS_PREFIX)
     H.run_cell_containing(page, SHOW_MARKER)
-    explorer = cell(page, SHOW_MARKER).locator(EXPLORER)
-    explorer.locator(HEATMAP + f'[data-rows="{2 * N}"]').wait_for(timeout=60_000)
-    explorer.locator(SCATTER + f'[data-points="{2 * N}"][data-busy="false"]').wait_for(timeout=60_000)
+    H.wait_explorer_drawn(cell(page, SHOW_MARKER).locator(EXPLORER), N)
     page.amumo_problems = problems
     yield page, facts
     page.close()

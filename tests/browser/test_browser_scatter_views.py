@@ -139,8 +139,7 @@ def views(lab_server, browser):
     line = next(l for l in out.splitlines() if l.startswith(FACTS_PREFIX))
     v = Views(page, json.loads(line[len(FACTS_PREFIX):]))
     H.run_cell_containing(page, SHOW_MARKER)
-    v.explorer.locator(HEATMAP + f'[data-rows="{2 * N}"]').wait_for(timeout=60_000)
-    v.explorer.locator(SCATTER + f'[data-points="{2 * N}"][data-busy="false"]').wait_for(timeout=60_000)
+    H.wait_explorer_drawn(v.explorer, N)
     yield v
     page.close()
 
