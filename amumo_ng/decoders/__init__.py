@@ -5,6 +5,7 @@
 - diffusion: :class:`StableDiffusionDecoder` (per-token text states, prompt-to-prompt strips) and
   :class:`StableUnCLIPDecoder` (image embeddings), diffusers pipelines loaded by ``from_pretrained``
 - tiny: random-weight tiny pipelines for tests and benchmarks
+- toy_unclip: :class:`ToyUnCLIPDecoder`, the shipped toy unCLIP (image decoder + prior) of each toy model
 
 Names are imported lazily, so ``import amumo_ng.decoders`` loads neither torch nor diffusers.
 """
@@ -14,6 +15,7 @@ from ..lazy import lazy_exports
 
 _NAMES = {
     "base": ("Decoder", "DecodedFrame", "DecoderError", "DecoderCancelled", "MODALITIES", "OFFLINE_DECODERS"),
+    "toy_unclip": ("ToyUnCLIPDecoder", "shipped_toy_unclips", "toy_unclip_for"),
     "retrieval": ("RetrievalDecoder", "nearest_rows"),
     "diffusion": ("StableDiffusionDecoder", "StableUnCLIPDecoder", "load_pipeline", "STATE_METHODS"),
     "tiny": ("tiny_stable_diffusion", "tiny_stable_unclip", "tiny_tokenizer"),

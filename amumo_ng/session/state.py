@@ -27,6 +27,7 @@ from ..fingerprint import array_digest
 from ..lru import LRUCache
 from ..store.embeddings import Embeddings
 from .augmentation import AugmentationMixin
+from .interpolation import InterpolationMixin
 from .jobs import JobsMixin
 from .readouts import LOSS_FULL_BATCH_LIMIT, ReadoutsMixin
 
@@ -83,7 +84,7 @@ def _as_model_dict(embeddings) -> "OrderedDict[str, Embeddings]":
     )
 
 
-class Session(JobsMixin, ReadoutsMixin, AugmentationMixin, t.HasTraits):
+class Session(JobsMixin, ReadoutsMixin, AugmentationMixin, InterpolationMixin, t.HasTraits):
     """Analysis state of one Explorer.
 
     Parameters
