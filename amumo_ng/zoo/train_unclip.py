@@ -55,6 +55,7 @@ class UnCLIPTrainConfig:
     seed: int = 0
     threads: int = 1
     n_eval: int = 1000
+    n_train: int | None = None  # None: the toy model's own training split (30,000); smaller for smoke tests
     out: str = str(DEFAULT_UNCLIP_DIR)
     cache_dir: str | None = None
     evaluate: bool = True
@@ -192,7 +193,7 @@ def train_unclip(cfg: UnCLIPTrainConfig) -> dict:
     t0 = time.time()
     model, tokenizer, model_card = load_frozen_model(cfg.model)
     base = TrainConfig(loss=model_card["loss"])
-    train_set = ShapesDataset(n=base.n_train, seed=base.train_seed)
+    train_set = ShapesDataset(n=cfg.n_train or base.n_train, seed=base.train_seed)
     images = rendered_images(train_set, cfg.cache_dir)
     image_unit, text_unit = unit_embeddings(model, tokenizer, images, train_set.captions)
     embed_s = time.time() - t0
@@ -240,14 +241,28 @@ def train_unclip(cfg: UnCLIPTrainConfig) -> dict:
                        "prior": sum(p.numel() for p in prior.parameters())},
     }
     if cfg.evaluate:
-        from .evaluate_unclip import evaluate_toy_unclip, unclip_card_markdown
-
-        card["evaluation"] = evaluate_toy_unclip(cfg.model, weights_path=weights, n=cfg.n_eval)
-        card["bar"] = {"thresholds": UNCLIP_BAR, "applies_to": "toy-clip",
-                       "met": bool(card["evaluation"]["image"]["colour_match"] >= UNCLIP_BAR["colour"]
-                                   and card["evaluation"]["image"]["shape_match"] >= UNCLIP_BAR["shape"])}
-        (out / f"{cfg.model}.unclip.md").write_text(unclip_card_markdown(card))
+        return evaluate_card(card, out)
     (out / f"{cfg.model}.unclip.json").write_text(json.dumps(card, indent=2) + "\n")
+    return card
+
+
+def evaluate_card(card, out=DEFAULT_UNCLIP_DIR, n: int | None = None) -> dict:
+    """Measure the figures of a trained toy unCLIP (``card``: its dict, or a model name whose card is in
+    ``out``), add them and the bar's verdict to the card and write ``.json`` and ``.md`` in ``out``."""
+    from .evaluate_unclip import evaluate_toy_unclip, unclip_card_markdown
+
+    out = Path(out)
+    if isinstance(card, str):
+        card = json.loads((out / f"{card}.unclip.json").read_text())
+    weights = out / card["weights_file"]
+    if file_digest(weights) != card["sha256"]:
+        raise ValueError(f"{weights} does not match the sha256 of its card")
+    card["evaluation"] = evaluate_toy_unclip(card["model"], weights_path=weights, n=n or card["config"]["n_eval"])
+    image = card["evaluation"]["image"]
+    card["bar"] = {"thresholds": UNCLIP_BAR, "applies_to": "toy-clip",
+                   "met": bool(image["colour_match"] >= UNCLIP_BAR["colour"] and image["shape_match"] >= UNCLIP_BAR["shape"])}
+    (out / f"{card['model']}.unclip.json").write_text(json.dumps(card, indent=2) + "\n")
+    (out / f"{card['model']}.unclip.md").write_text(unclip_card_markdown(card))
     return card
 
 
