@@ -10,7 +10,12 @@ Public names of every analysis module are available here, imported lazily on fir
 - cross_modal_ordering: orderings of the rows of a cross-modal similarity block (image-text)
 - projection: PCA/UMAP/t-SNE projections, cache, background jobs
 - filter: caption search
-- geometry: per-modality raw geometry (double ellipsoid, thin shell), conformity
+- geometry: per-modality raw geometry (double ellipsoid, ‖m‖/‖σ‖, thin shell, sample norms, whitening)
+- separability: Sep per feature (image vs text) and the linear SVM on the two most separating features
+- feature_correlation: off-diagonal dominance (ODD) of each modality's covariance
+- conformity_stats: exact conformity in O(n·d), its estimate from the mean, KL of the modalities'
+  conformity distributions vs the mean shift α, mean conformity of several sets
+- mean_shift: CLIP loss (alignment, uniformity; correct, misclassified) vs the image mean shift α
 - interpolation: lerp / slerp / slerp_with_norm / vslerp (Levi & Gilboa's vertical SLERP)
 - losses, retrieval: contrastive losses and top-k retrieval accuracy
 - transform_robustness: curves of augmented sets (cosine to the original, to the caption, caption rank)
@@ -34,12 +39,18 @@ _NAMES = {
                    "unique_rows", "warm_up_umap"),
     "filter": ("filter_captions", "FilterError"),
     "geometry": ("modality_geometry", "ModalityGeometry", "double_ellipsoid", "DoubleEllipsoid",
-                 "conformity"),
+                 "sample_norms", "SampleNorms", "whiten", "Whitening"),
+    "separability": ("feature_separability", "FeatureSeparability", "separating_svm", "SeparatingLine"),
+    "feature_correlation": ("off_diagonal_dominance", "modality_correlations", "FeatureCorrelation"),
+    "conformity_stats": ("conformity", "conformity_to", "estimated_conformity", "ConformityEstimate",
+                         "histogram_kl", "conformity_kl_curve", "ConformityKL", "mean_conformity",
+                         "grouped_conformity", "SetConformity"),
+    "mean_shift": ("mean_shift_loss", "MeanShiftCurve", "shift_modality", "DEFAULT_ALPHAS"),
     "interpolation": ("lerp", "slerp", "slerp_with_norm", "vslerp"),
     "interpolation_paths": ("interpolation_path", "InterpolationPath", "Path", "PathEndpoints", "path_endpoints",
                            "modality_mean", "PATH_METHODS"),
     "losses": ("clip_loss", "cyclip_loss", "hopfield_retrieval", "info_loob", "cloob_loss",
-               "contrastive_loss"),
+               "contrastive_loss", "contrastive_terms", "ContrastiveTerms"),
     "retrieval": ("topk_accuracy",),
     "transform_robustness": ("robustness_curves", "RobustnessCurves", "robustness", "Robustness", "ModelRobustness",
                    "CurveSummary", "summarize", "first_crossing", "resolve_encoder"),

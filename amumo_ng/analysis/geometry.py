@@ -3,8 +3,12 @@
 CLIP's image and text embeddings each fill a thin, off-centre ellipsoidal shell. This module
 describes each modality by its mean vector (the shell's offset from the origin), per-dimension
 spread and principal axes and the thin-shell statistics of its mean-subtracted norms (Property 2 of
-the paper), and measures each sample's *conformity*: its mean cosine similarity to
-all other samples of its modality (high = typical, low = unusual).
+the paper), with the per-sample norms behind its histograms and an optional whitening.
+
+Related modules (one concept each): :mod:`.separability` (Sep per feature, the two-feature SVM),
+:mod:`.feature_correlation` (off-diagonal dominance), :mod:`.conformity_stats` (conformity, its
+estimate from the mean, KL of the modalities' conformity distributions), :mod:`.mean_shift` (loss
+as the image ellipsoid is moved towards the origin).
 """
 from __future__ import annotations
 
@@ -12,9 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .validation import EmbeddingError, as_matrix, as_pair, l2_normalize
+from .validation import EmbeddingError, as_matrix, as_pair, finite_number
 
-__all__ = ["ModalityGeometry", "DoubleEllipsoid", "modality_geometry", "double_ellipsoid", "conformity"]
+__all__ = ["ModalityGeometry", "DoubleEllipsoid", "modality_geometry", "double_ellipsoid", "SampleNorms",
+           "sample_norms", "Whitening", "whiten"]
 
 _CHUNK_ROWS = 8192
 
@@ -51,6 +56,24 @@ class ModalityGeometry:
     centered_norm_var: float
     rms_centered_norm: float
     thin_shell_error: float
+
+    @property
+    def offset_ratio(self) -> float:
+        """‖m‖ / ‖σ‖: the shell's offset from the origin relative to its size (Levi & Gilboa, Property 5;
+        0.94 for MS-COCO images, 1.03 for texts with CLIP ViT-B/32). inf when every row is equal
+        (σ = 0) and the mean is not zero, 0.0 when both are zero."""
+        spread = float(np.linalg.norm(self.std.astype(np.float64)))
+        if spread == 0.0:
+            return float("inf") if self.mean_norm > 0 else 0.0
+        return self.mean_norm / spread
+
+    @property
+    def sqrt_trace_error(self) -> float:
+        """Relative error of Eq. 4's approximation μ_norm ≈ √tr ℂ with the sample covariance (ddof=1):
+        (√tr ℂ − μ_norm) / μ_norm (0.0 when μ_norm = 0). Compare :attr:`thin_shell_error`, the same with
+        the population moment √E‖x‖², for which E‖x‖² = μ_norm² + var(y) holds exactly."""
+        mu = self.centered_norm_mean
+        return (float(np.sqrt(self.total_variance)) - mu) / mu if mu > 0 else 0.0
 
     @property
     def explained_ratio(self) -> np.ndarray:
@@ -146,14 +169,77 @@ def double_ellipsoid(image, text, n_axes: int = 10) -> DoubleEllipsoid:
     )
 
 
-def conformity(x) -> np.ndarray:
-    """Per-sample conformity of raw vectors ``x`` [n, d] (n >= 2): float32 [n] in [-1, 1].
+@dataclass(frozen=True)
+class SampleNorms:
+    """Per-sample norms of one modality's raw vectors [n, d] (raw units), float64 [n] each:
+    ``raw`` ‖v_j‖ and ``centered`` ‖v_j − m‖ (m the modality mean; the thin shell of Fig. 4)."""
 
-    conformity_i = mean over j ≠ i of cos(x_i, x_j) = (x̂_i · Σ_j x̂_j − 1) / (n − 1), computed in
-    O(n·d) from the sum of the unit vectors instead of the n×n similarity matrix.
+    raw: np.ndarray
+    centered: np.ndarray
+
+
+def sample_norms(x) -> SampleNorms:
+    """:class:`SampleNorms` of raw vectors ``x`` [n, d], n >= 2 (zero rows allowed). O(n·d), in row chunks."""
+    x = as_matrix(x, "vectors", min_rows=2, allow_zero_rows=True)
+    mean64 = x.mean(axis=0, dtype=np.float64)
+    raw = np.empty(x.shape[0], dtype=np.float64)
+    for start in range(0, x.shape[0], _CHUNK_ROWS):
+        raw[start:start + _CHUNK_ROWS] = np.linalg.norm(x[start:start + _CHUNK_ROWS].astype(np.float64), axis=1)
+    return SampleNorms(raw=raw, centered=_centered_norms(x, mean64))
+
+
+@dataclass(frozen=True)
+class Whitening:
+    """A whitening transform of raw vectors [n, d]: ``apply(y) = (y − mean) @ matrix`` has identity
+    sample covariance (ddof=1) on the kept directions.
+
+    ``mean`` float64 [d]; ``matrix`` float64 [d, r] (r = ``rank``: covariance eigenvalues above
+    ``eps`` · the largest are kept, the others dropped); ``method`` "zca" (r = d rotated back:
+    Σ^-1/2, the whitened data stays closest to the original) or "pca" (the r principal coordinates,
+    each scaled to unit variance); ``whitened`` float32 [n, r] the transformed input rows.
     """
-    x = as_matrix(x, "vectors", min_rows=2)
-    unit = l2_normalize(x)
-    total = unit.sum(axis=0, dtype=np.float64)
-    scores = (unit.astype(np.float64) @ total - 1.0) / (x.shape[0] - 1)
-    return np.clip(scores, -1.0, 1.0).astype(np.float32)
+
+    mean: np.ndarray
+    matrix: np.ndarray
+    rank: int
+    method: str
+    whitened: np.ndarray
+
+    def apply(self, y) -> np.ndarray:
+        """Whiten other rows ``y`` [m, d] with this transform: float32 [m, r]."""
+        y = as_matrix(y, "vectors", allow_zero_rows=True)
+        if y.shape[1] != self.mean.size:
+            raise EmbeddingError(f"vectors have d = {y.shape[1]}; the whitening was fitted on d = {self.mean.size}")
+        return ((y.astype(np.float64) - self.mean) @ self.matrix).astype(np.float32)
+
+
+def whiten(x, method: str = "zca", eps: float = 1e-6) -> Whitening:
+    """Whitening of raw vectors ``x`` [n, d], n >= 3 (Levi & Gilboa, Sec. 4: the ellipsoid made a sphere).
+
+    Σ = sample covariance (ddof=1) = U diag(λ) Uᵀ; eigen-directions with λ ≤ ``eps``·max λ are dropped
+    (a rank-deficient covariance, e.g. n ≤ d, has no inverse there). "pca": W = U_r diag(λ_r^-1/2);
+    "zca": W = U_r diag(λ_r^-1/2) U_rᵀ (only when r = d, else :class:`EmbeddingError`, use "pca").
+    Raises :class:`EmbeddingError` when every row is equal (no direction has variance). Cost O(n·d² + d³).
+    """
+    x = as_matrix(x, "vectors", min_rows=3, allow_zero_rows=True)
+    if method not in ("zca", "pca"):
+        raise EmbeddingError(f'method must be "zca" or "pca", got {method!r}')
+    eps = finite_number(eps, "eps")
+    if not 0 < eps < 1:
+        raise EmbeddingError(f"eps must lie in (0, 1), got {eps}")
+    mean64 = x.mean(axis=0, dtype=np.float64)
+    values, vectors = np.linalg.eigh(_covariance(x, mean64))
+    top = float(values.max())
+    if top <= 0:
+        raise EmbeddingError("every row is equal: the covariance is zero and nothing can be whitened")
+    keep = np.flatnonzero(values > eps * top)[::-1]  # decreasing variance
+    if method == "zca" and keep.size < x.shape[1]:
+        raise EmbeddingError(f"the covariance has rank {keep.size} < d = {x.shape[1]} (e.g. n <= d): "
+                             'ZCA needs full rank; use method="pca", which drops the null directions')
+    matrix = vectors[:, keep] / np.sqrt(values[keep])
+    if method == "zca":
+        matrix = matrix @ vectors[:, keep].T
+    whitened = np.empty((x.shape[0], matrix.shape[1]), dtype=np.float32)
+    for start in range(0, x.shape[0], _CHUNK_ROWS):
+        whitened[start:start + _CHUNK_ROWS] = (x[start:start + _CHUNK_ROWS].astype(np.float64) - mean64) @ matrix
+    return Whitening(mean=mean64, matrix=matrix, rank=int(keep.size), method=method, whitened=whitened)

@@ -15,6 +15,7 @@ Losses are in nats (natural log), averaged over pairs (InfoLOOB: nats times τ).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -27,6 +28,8 @@ __all__ = [
     "info_loob",
     "cloob_loss",
     "contrastive_loss",
+    "contrastive_terms",
+    "ContrastiveTerms",
 ]
 
 
@@ -232,33 +235,77 @@ def contrastive_loss(image, text, scale: float, batch_size: int | None = None, c
 
 
 def _symmetric_ce_sums(image: np.ndarray, text: np.ndarray, scale: float, max_cells: int = 1 << 23) -> tuple[float, float]:
-    """(sum over i of CE(image i -> texts, target i), sum over i of CE(text i -> images, target i)).
+    """(sum over i of CE(image i -> texts, target i), sum over i of CE(text i -> images, target i)),
+    from the per-pair terms of :func:`contrastive_terms` (one chunked pass, no n x n matrix)."""
+    terms = contrastive_terms(image, text, scale, max_cells=max_cells)
+    return (float(terms.image_lse.sum() - terms.positives.sum()),
+            float(terms.text_lse.sum() - terms.positives.sum()))
 
-    One pass over row chunks of the logits ``scale * image @ text.T`` (at most ``max_cells``
-    logits at a time): row log-sum-exps directly, column log-sum-exps with an online
-    (running max, rescaled sum) update, so the whole-set loss at n = 10,000-100,000 needs no
-    n x n matrix and one matrix product. Products in float32 (|error| < 1e-6 * scale per
-    logit), reductions in float64.
+
+@dataclass(frozen=True)
+class ContrastiveTerms:
+    """Per-pair pieces of CLIP's symmetric InfoNCE over ONE batch of n pairs, float64 [n] each (nats).
+
+    With logits L = s · Î Tᵀ (unit rows, s = 1/τ the logit scale):
+    ``positives[k]`` = L[k, k] = cos(i_k, t_k)/τ; ``image_lse[k]`` = log Σ_j exp L[k, j] (image k
+    against every text); ``text_lse[k]`` = log Σ_j exp L[j, k] (text k against every image);
+    ``correct[k]`` (bool): image k retrieves text k first, i.e. no other text scores at least as high
+    (ties count as errors, as :func:`~amumo_ng.analysis.retrieval.topk_accuracy`).
+    The loss of pair k is ``0.5·(image_lse + text_lse) − positives``: uniformity minus alignment.
     """
-    n = image.shape[0]
-    rows = max(1, min(n, max_cells // max(1, n)))
-    img32, txt32 = image.astype(np.float32), text.astype(np.float32)
+
+    positives: np.ndarray
+    image_lse: np.ndarray
+    text_lse: np.ndarray
+    correct: np.ndarray
+
+    @property
+    def alignment(self) -> np.ndarray:
+        """−cos(i_k, t_k)/τ per pair [n] (Wang & Isola's alignment term of the loss)."""
+        return -self.positives
+
+    @property
+    def uniformity(self) -> np.ndarray:
+        """½·(image_lse + text_lse) per pair [n] (the two log-sum-exp halves)."""
+        return 0.5 * (self.image_lse + self.text_lse)
+
+    @property
+    def loss(self) -> np.ndarray:
+        """Per-pair symmetric cross-entropy [n]; its mean is :func:`contrastive_loss` of the batch."""
+        return self.uniformity + self.alignment
+
+
+def contrastive_terms(image_unit: np.ndarray, text_unit: np.ndarray, scale: float,
+                      max_cells: int = 1 << 23) -> ContrastiveTerms:
+    """:class:`ContrastiveTerms` of one batch of UNIT rows ``image_unit``, ``text_unit`` [n, d].
+
+    One pass over row chunks of the logits ``scale * image @ text.T`` (at most ``max_cells`` logits
+    at a time, default 8M = 64 MB of float64): row log-sum-exps directly, column log-sum-exps with an
+    online (running max, rescaled sum) update, so the whole-set terms at n = 10,000-100,000 need no
+    n x n matrix and one matrix product. Products in float32 (|error| < 1e-6 * scale per logit),
+    reductions in float64. Callers validate and normalise (see :func:`contrastive_loss`).
+    """
+    n = image_unit.shape[0]
+    rows = max(1, min(n, int(max_cells) // max(1, n)))
+    img32, txt32 = image_unit.astype(np.float32), text_unit.astype(np.float32)
     col_max = np.full(n, -np.inf)
     col_sum = np.zeros(n)
-    row_total = 0.0
-    positives_total = 0.0
+    positives = np.empty(n)
+    image_lse = np.empty(n)
+    correct = np.empty(n, dtype=bool)
     for start in range(0, n, rows):
         logits = scale * (img32[start:start + rows] @ txt32.T).astype(np.float64)
         r = logits.shape[0]
-        positives = logits[np.arange(r), np.arange(start, start + r)]
+        pos = logits[np.arange(r), np.arange(start, start + r)]
         m = logits.max(axis=1)
-        row_total += float((m + np.log(np.exp(logits - m[:, None]).sum(axis=1))).sum())
-        positives_total += float(positives.sum())
+        image_lse[start:start + r] = m + np.log(np.exp(logits - m[:, None]).sum(axis=1))
+        positives[start:start + r] = pos
+        correct[start:start + r] = (logits >= pos[:, None]).sum(axis=1) == 1
         new_max = np.maximum(col_max, logits.max(axis=0))
         col_sum = col_sum * np.exp(col_max - new_max) + np.exp(logits - new_max).sum(axis=0)
         col_max = new_max
-    col_total = float((col_max + np.log(col_sum)).sum())
-    return row_total - positives_total, col_total - positives_total
+    return ContrastiveTerms(positives=positives, image_lse=image_lse, text_lse=col_max + np.log(col_sum),
+                            correct=correct)
 
 
 def _ce_sum(logits: np.ndarray) -> float:

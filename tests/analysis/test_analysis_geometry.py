@@ -1,18 +1,18 @@
-"""Raw per-modality geometry and conformity against hand values and loops."""
+"""Raw per-modality geometry (offsets, thin shell, sample norms, whitening) against hand values and loops.
+
+Conformity moved to conformity_stats (tests/analysis/test_analysis_conformity.py)."""
 from __future__ import annotations
 
 import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from amumo_ng.analysis import geometry
-from amumo_ng.analysis.geometry import conformity, double_ellipsoid, modality_geometry
+from amumo_ng.analysis.geometry import double_ellipsoid, modality_geometry, sample_norms, whiten
 from amumo_ng.analysis.validation import EmbeddingError
 
-from conftest import brute_cosine, make_pairs
+from conftest import make_pairs
 
 CROSS = np.array([[3.0, 0.0], [-3.0, 0.0], [0.0, 1.0], [0.0, -1.0]]) + np.array([5.0, 5.0])
 
@@ -54,30 +54,9 @@ def test_double_ellipsoid_relates_the_means():
     assert result.image.mean_norm == pytest.approx(np.sqrt(50))
 
 
-@settings(max_examples=25, deadline=None)
-@given(n=st.integers(2, 12), seed=st.integers(0, 99))
-def test_conformity_equals_the_brute_force_mean_similarity(n, seed):
-    x, _ = make_pairs(n, 4, seed=seed)
-    sims = brute_cosine(x, x)
-    expected = [sum(sims[i, j] for j in range(n) if j != i) / (n - 1) for i in range(n)]
-    result = conformity(x)
-    assert result.dtype == np.float32 and result.shape == (n,)
-    np.testing.assert_allclose(result, expected, atol=2e-6)
-
-
-def test_conformity_hand_values():
-    x = np.array([[1.0, 0.0], [2.0, 0.0], [0.0, 5.0]])
-    # cos: (1,2)=1, (1,3)=0, (2,3)=0
-    np.testing.assert_allclose(conformity(x), [0.5, 0.5, 0.0], atol=1e-7)
-
-
 def test_bad_input():
     with pytest.raises(EmbeddingError, match="at least 2"):
         modality_geometry(np.ones((1, 3)))
-    with pytest.raises(EmbeddingError, match="at least 2"):
-        conformity(np.ones((1, 3)))
-    with pytest.raises(EmbeddingError, match="all-zero"):
-        conformity(np.array([[1.0, 0.0], [0.0, 0.0]]))
     with pytest.raises(EmbeddingError, match="NaN"):
         modality_geometry(np.array([[1.0, np.nan], [0.0, 1.0]]))
     with pytest.raises(EmbeddingError, match="dimension"):
@@ -146,3 +125,60 @@ def test_thin_shell_is_thin_in_high_dimension_only():
 def test_thin_shell_of_identical_rows_is_degenerate_not_nan():
     geo = modality_geometry(np.ones((3, 4)))
     assert geo.centered_norm_mean == 0.0 and geo.rms_centered_norm == 0.0 and geo.thin_shell_error == 0.0
+
+
+# -- ||m|| / ||sigma||, sqrt(tr C), sample norms, whitening -----------------------------------
+def test_offset_ratio_and_sqrt_trace_error_by_loops():
+    x, _ = make_pairs(30, 6, seed=3)
+    geo = modality_geometry(x)
+    rows = x.astype(np.float64)
+    mean = [sum(r[k] for r in rows) / len(rows) for k in range(6)]
+    std = [math.sqrt(sum((r[k] - mean[k]) ** 2 for r in rows) / (len(rows) - 1)) for k in range(6)]
+    assert geo.offset_ratio == pytest.approx(math.sqrt(sum(m * m for m in mean)) / math.sqrt(sum(s * s for s in std)), rel=1e-5)
+    mu, _, _, _ = brute_thin_shell(x)
+    assert geo.sqrt_trace_error == pytest.approx((math.sqrt(sum(s * s for s in std)) - mu) / mu, rel=1e-4)
+    # the offset ratio of a constant set: inf (a point off the origin) or 0 (the origin)
+    assert modality_geometry(np.ones((3, 2))).offset_ratio == float("inf")
+    assert modality_geometry(np.zeros((3, 2))).offset_ratio == 0.0
+
+
+def test_sample_norms_by_loops(monkeypatch):
+    x, _ = make_pairs(25, 5, seed=4)
+    monkeypatch.setattr(geometry, "_CHUNK_ROWS", 6)
+    norms = sample_norms(x)
+    rows = x.astype(np.float64)
+    mean = rows.sum(axis=0) / len(rows)
+    for j, r in enumerate(rows):
+        assert norms.raw[j] == pytest.approx(math.sqrt(sum(v * v for v in r)), rel=1e-6)
+        assert norms.centered[j] == pytest.approx(math.sqrt(sum((v - m) ** 2 for v, m in zip(r, mean))), rel=1e-6)
+    with pytest.raises(EmbeddingError, match="at least 2"):
+        sample_norms(np.ones((1, 3)))
+
+
+@pytest.mark.parametrize("method", ["zca", "pca"])
+def test_whitening_gives_identity_covariance(method, monkeypatch):
+    rng = np.random.default_rng(7)
+    x = (rng.normal(size=(200, 4)) @ rng.normal(size=(4, 4)) + 3.0).astype(np.float32)
+    monkeypatch.setattr(geometry, "_CHUNK_ROWS", 64)
+    w = whiten(x, method=method)
+    assert w.rank == 4 and w.whitened.shape == (200, 4)
+    np.testing.assert_allclose(np.cov(w.whitened.astype(np.float64), rowvar=False), np.eye(4), atol=1e-4)
+    np.testing.assert_allclose(w.apply(x), w.whitened, atol=1e-5)
+    if method == "zca":  # ZCA: W = C^-1/2 is symmetric
+        np.testing.assert_allclose(w.matrix, w.matrix.T, atol=1e-8)
+
+
+def test_whitening_bad_input():
+    flat = np.zeros((10, 3))
+    flat[:, 0] = np.arange(10)  # rank 1
+    with pytest.raises(EmbeddingError, match="rank 1 < d = 3"):
+        whiten(flat)
+    assert whiten(flat, method="pca").rank == 1
+    with pytest.raises(EmbeddingError, match="every row is equal"):
+        whiten(np.ones((5, 3)))
+    with pytest.raises(EmbeddingError, match="at least 3"):
+        whiten(np.ones((2, 3)))
+    with pytest.raises(EmbeddingError, match="method"):
+        whiten(CROSS, method="nope")
+    with pytest.raises(EmbeddingError, match="fitted on d = 2"):
+        whiten(np.vstack([CROSS, CROSS * 2])).apply(np.ones((2, 3)))
