@@ -54,6 +54,7 @@ class Projection:
     ``method``: the method name; ``params``: the parameters that produced it (part of the cache key).
     ``pca_mean`` float64 [d], ``pca_components`` float64 [d, 2] (``"pca"`` only, else None): the fitted
     linear map; any unit vector u [d] lands at ``(u − pca_mean) @ pca_components``, as the rows did.
+    ``umap_model`` (``"umap"``/``"umap-oos"``, else None): the fitted ``umap.UMAP``; ``transform`` places new unit vectors.
     """
 
     image_xy: Optional[np.ndarray]
@@ -63,6 +64,7 @@ class Projection:
     params: dict = field(default_factory=dict)
     pca_mean: Optional[np.ndarray] = field(default=None, compare=False, repr=False)
     pca_components: Optional[np.ndarray] = field(default=None, compare=False, repr=False)
+    umap_model: Optional[object] = field(default=None, compare=False, repr=False)
 
 
 def is_cancelled(cancel) -> bool:
@@ -240,7 +242,10 @@ def _fit_2d(x: np.ndarray, method: str, n_neighbors: int, perplexity: float, ran
         return scores
     if method == "umap":
         model = _umap_model(x.shape[0], n_neighbors, random_state, n_epochs)
-        return model.fit_transform(x).astype(np.float32)
+        xy = model.fit_transform(x).astype(np.float32)
+        if fit is not None:
+            fit.update(umap_model=model)
+        return xy
     return _tsne(x, perplexity, random_state)
 
 
@@ -299,7 +304,7 @@ def project(
         return Projection(None, None, np.ascontiguousarray(pair_xy), method, params)
     fit: dict = {}  # PCA's linear map (pca_mean, pca_components), kept on the Projection
     if method == "umap-oos":
-        image_xy, text_xy = _umap_out_of_sample(img_u, txt_u, step, fit_args)
+        image_xy, text_xy = _umap_out_of_sample(img_u, txt_u, step, fit_args, fit)
     else:
         both = _fit_distinct(np.vstack([img_u, txt_u]), "points (images and texts)", method, step, 0.05,
                              fit_args + (fit,))
@@ -308,19 +313,20 @@ def project(
     return Projection(np.ascontiguousarray(image_xy), np.ascontiguousarray(text_xy), None, method, params, **fit)
 
 
-def _umap_out_of_sample(img_u, txt_u, step: ProgressCallback, fit_args: tuple):
-    """UMAP fitted on the distinct images, distinct texts placed by ``transform``: ([n, 2], [n, 2])."""
+def _umap_out_of_sample(img_u, txt_u, step: ProgressCallback, fit_args: tuple, fit: dict):
+    """UMAP fitted on the distinct images, distinct texts placed by ``transform``: ([n, 2], [n, 2]); the model in ``fit``."""
     n_neighbors, _, random_state, n_epochs = fit_args
     step(0.05, f"deduplicating {len(img_u)} images and {len(txt_u)} texts")
     images, image_inverse = unique_rows(img_u)
     texts, text_inverse = unique_rows(txt_u)
     if len(images) < MIN_FIT_ROWS:  # nothing to fit a map on: one map of both
         both = _fit_distinct(np.vstack([img_u, txt_u]), "points (too few distinct images for a map of them)",
-                             "umap", step, 0.1, fit_args)
+                             "umap", step, 0.1, fit_args + (fit,))
         return both[: len(img_u)], both[len(img_u):]
     step(0.1, f"fitting UMAP on {len(images)} unique images")
     model = _umap_model(len(images), n_neighbors, random_state, n_epochs)
     image_xy = model.fit_transform(images).astype(np.float32)[image_inverse]
+    fit.update(umap_model=model)
     step(0.7, f"transforming: placing {len(texts)} unique texts in the image map")
     text_xy = model.transform(texts).astype(np.float32)[text_inverse]
     return image_xy, text_xy

@@ -7,7 +7,7 @@ import numpy as np
 
 from .validation import EmbeddingError, as_pair, l2_normalize
 
-__all__ = ["topk_accuracy"]
+__all__ = ["topk_accuracy", "top_k"]
 
 
 def topk_accuracy(image, text, ks: Iterable[int] = (1, 5), chunk: int = 2048) -> dict:
@@ -43,3 +43,39 @@ def _direction(queries: np.ndarray, candidates: np.ndarray, ks: list[int], chunk
         # others scoring >= the correct one (the correct one itself is counted once, so subtract it)
         ranks[start:start + chunk] = (sims >= correct[:, None]).sum(axis=1) - 1
     return {k: float(np.mean(ranks < k)) for k in ks}
+
+
+def top_k(queries, candidates, k: int, *, chunk: int = 65536) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` candidates of highest cosine similarity to each query, exact.
+
+    ``queries`` [q, d] and ``candidates`` [n, d] (raw or unit; rows are L2-normalised here) or a
+    single query [d]. The candidates are scanned in chunks of ``chunk`` rows, so memory is
+    O(q·(chunk + k)) whatever n (no n×n, no q×n matrix). Returns ``(indices int64 [q, min(k, n)],
+    cosines float32 [q, min(k, n)])``, best first; equal cosines are ordered by candidate index.
+    """
+    q = np.asarray(queries, dtype=np.float32)
+    if q.ndim == 1:
+        q = q[None, :]
+    c = np.asarray(candidates, dtype=np.float32)
+    if q.ndim != 2 or c.ndim != 2 or q.shape[1] != c.shape[1]:
+        raise EmbeddingError(f"queries [q, d] and candidates [n, d] must share d, got {q.shape} and {c.shape}")
+    if isinstance(k, bool) or int(k) != k or k < 1:
+        raise EmbeddingError(f"k must be a positive integer, got {k!r}")
+    if c.shape[0] == 0:
+        raise EmbeddingError("there are no candidates to search")
+    k = min(int(k), c.shape[0])
+    qn = l2_normalize(q)
+    best_idx = [np.zeros(0, np.int64) for _ in range(q.shape[0])]
+    best_sim = [np.zeros(0, np.float32) for _ in range(q.shape[0])]
+    step = max(1, int(chunk))
+    for start in range(0, c.shape[0], step):
+        sims = qn @ l2_normalize(c[start:start + step]).T  # [q, chunk] float32
+        kk = min(k, sims.shape[1])
+        kth = -np.partition(-sims, kk - 1, axis=1)[:, kk - 1]  # each row's kk-th best in this chunk
+        for i in range(sims.shape[0]):
+            keep = np.flatnonzero(sims[i] >= kth[i])  # the chunk's kk best, with every tie at the edge
+            idx = np.concatenate([best_idx[i], keep + start])
+            sim = np.concatenate([best_sim[i], sims[i, keep]])
+            order = np.lexsort((idx, -sim))[:k]  # best first, ties by candidate index
+            best_idx[i], best_sim[i] = idx[order], sim[order]
+    return np.stack(best_idx).astype(np.int64), np.stack(best_sim).astype(np.float32)

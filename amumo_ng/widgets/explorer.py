@@ -17,6 +17,8 @@ from ..session import GAP_SCOPES, QUADRANTS
 from .base import SessionWidget
 from .augment_control import AugmentControlMixin
 from .heatmap import HeatmapMixin
+from .path_overlay import PathOverlayMixin
+from .prompt_search import PromptSearchMixin
 from .scatter import ScatterMixin
 from .scatter_colors import ColorByMixin
 from .search import SearchMixin
@@ -36,7 +38,8 @@ def _clean(value: float):
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
 
 
-class Explorer(HeatmapMixin, ScatterMixin, ColorByMixin, SearchMixin, AugmentControlMixin, SessionWidget):
+class Explorer(PathOverlayMixin, PromptSearchMixin, HeatmapMixin, ScatterMixin, ColorByMixin, SearchMixin,
+               AugmentControlMixin, SessionWidget):
     """Linked similarity heatmap, projection scatter and hover panel with controls.
 
     Parameters
@@ -53,6 +56,10 @@ class Explorer(HeatmapMixin, ScatterMixin, ColorByMixin, SearchMixin, AugmentCon
     **kwargs
         Initial state, e.g. ``gap_closed=True``, ``cluster=True``, ``projection="umap"``,
         ``filter_pattern="red"``, ``grid=512``.
+
+    Interpolation and retrieval: the hover panel sets the session's ``path_start`` / ``path_end``,
+    :meth:`strip` makes an InterpolationStrip on the same session whose path the scatter draws, and
+    :meth:`search_prompt` highlights a typed prompt's nearest images and texts in every view.
 
     Attributes
     ----------
@@ -92,6 +99,8 @@ class Explorer(HeatmapMixin, ScatterMixin, ColorByMixin, SearchMixin, AugmentCon
         self._init_scatter()
         self._init_colors()
         self._init_augment(encoders)
+        self._init_prompt_search()
+        self._init_path_overlay()
 
     def _readout_key(self) -> tuple:
         session = self.session

@@ -55,12 +55,8 @@ def scale_to_view(xy, fit_rows: Optional[np.ndarray] = None) -> tuple[np.ndarray
     if len(xy) == 0:
         return np.zeros((0, 2), np.float32), np.zeros(0, np.uint8)
     rows = xy if fit_rows is None or len(fit_rows) == 0 else xy[np.asarray(fit_rows, dtype=np.intp)]
-    lo, hi = fitted_box(rows)
-    if float((hi - lo).max()) == 0 and rows is not xy:
-        lo, hi = fitted_box(xy)
-    centre = (lo + hi) / 2
-    half = float((hi - lo).max()) / 2
-    scaled = (xy - centre) * (EDGE / half if half > 0 else 0.0)
+    centre, factor = view_transform(xy, fit_rows)
+    scaled = (xy - centre) * factor
     fitted = np.ones(len(xy), dtype=bool)
     if rows is not xy:
         fitted[:] = False
@@ -74,6 +70,21 @@ def scale_to_view(xy, fit_rows: Optional[np.ndarray] = None) -> tuple[np.ndarray
     return positions.astype(np.float32), clamped
 
 
+def view_transform(xy, fit_rows: Optional[np.ndarray] = None) -> tuple[np.ndarray, float]:
+    """(centre float64 [2], factor): :func:`scale_to_view` maps a position p (units of ``xy``) to
+    ``(p − centre) · factor`` before clamping, so other vectors placed in the same projection
+    (an interpolation path, a typed prompt) land where the points are drawn."""
+    xy = check_positions(xy)
+    if len(xy) == 0:
+        return np.zeros(2), 0.0
+    rows = xy if fit_rows is None or len(fit_rows) == 0 else xy[np.asarray(fit_rows, dtype=np.intp)]
+    lo, hi = fitted_box(rows)
+    if float((hi - lo).max()) == 0 and rows is not xy:
+        lo, hi = fitted_box(xy)
+    half = float((hi - lo).max()) / 2
+    return (lo + hi) / 2, (EDGE / half if half > 0 else 0.0)
+
+
 def point_rows(indices, n_pairs: int, kind: str) -> np.ndarray:
     """Rows of the laid-out points of pairs ``indices``: ``i`` and ``n + i`` (image and text of
     pair i, ``kind == "modality"``), or ``i`` (one point per pair, ``kind == "pair"``)."""
@@ -84,4 +95,4 @@ def point_rows(indices, n_pairs: int, kind: str) -> np.ndarray:
 
 
 __all__ = ["EDGE", "ROBUST_PERCENTILES", "ROBUST_MIN_POINTS", "check_positions", "fitted_box",
-           "scale_to_view", "point_rows"]
+           "scale_to_view", "view_transform", "point_rows"]

@@ -17,6 +17,7 @@ import { createHeatmap } from "./components/heatmap.js";
 import { HEATMAP_CHROME } from "./components/heatmap-render.js";
 import { createScatter } from "./components/scatter.js";
 import { createHoverPanel } from "./components/hoverpanel.js";
+import { createPromptBox } from "./components/prompt-box.js";
 
 const MIN_VIEW = 220;       // CSS px: the smallest view worth drawing side by side
 const GAP = 14;             // between the slots and before the side panel
@@ -81,7 +82,8 @@ function render({ model, el }) {
   const scatterSlot = h("div", { class: "amumo-slot-view amumo-scatter-slot", "data-amumo": "scatter-slot" });
   const views = h("div", { class: "amumo-viewrow", "data-amumo": "views" }, [heatSlot, scatterSlot]);
   const readoutBox = h("div", { class: "amumo-side-readout" }, [h("div", { class: "amumo-side-title", text: "modality gap" }), controls.readout]);
-  const side = h("div", { class: "amumo-side", "data-amumo": "side-panel" }, [readoutBox, panel.el]);
+  const prompt = createPromptBox(model, { group, rpc, source }); // typed prompt search (CLIP retrieval)
+  const side = h("div", { class: "amumo-side", "data-amumo": "side-panel" }, [readoutBox, prompt.el, panel.el]);
   const main = h("div", { class: "amumo-main" }, [views, side]);
   const root = h("div", { class: "amumo-ng amumo-explorer", "data-amumo": "explorer", "data-widget-id": model.get("widget_id") },
     [title, controls.el, main]);
@@ -170,7 +172,7 @@ function render({ model, el }) {
     clearTimeout(settleTimer);
     observer.disconnect();
     releaseObserver();
-    controls.destroy(); dropViews(); panel.destroy(); rpc.destroy(); releaseView();
+    controls.destroy(); dropViews(); prompt.destroy(); panel.destroy(); rpc.destroy(); releaseView();
   };
 }
 

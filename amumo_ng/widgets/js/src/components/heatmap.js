@@ -12,6 +12,7 @@ import { createHeatmapCanvas } from "./heatmap-render.js";
 import { createHeatmapHover } from "./heatmap-hover.js";
 import { createHeatmapZoom } from "./heatmap-zoom.js";
 import { mountHeatmapBusy } from "./busy-overlay.js";
+import { mountHeatmapMarks } from "./heatmap-marks.js";
 
 const TRAITS = "change:heat_pixels change:heat_rows change:order change:order_hash change:heat_values change:heat_vectors " +
   "change:heat_dims change:vmin change:vmax change:cluster_bounds";
@@ -35,6 +36,7 @@ export function createHeatmap(model, { group, source, rpc, size = 460 }) {
   const hover = createHeatmapHover(model, st, ui, { group, source, rpc, life });
   const zoom = createHeatmapZoom(model, st, ui, { rpc, life, hover });
   const { root, status } = ui;
+  mountHeatmapMarks(model, st, ui, { group, source, life }); // the prompt's hits, click to pin
   life.add(mountHeatmapBusy(model, ui.area)); // background work (clustering): a status layer on the matrix
 
   const onStatus = () => {

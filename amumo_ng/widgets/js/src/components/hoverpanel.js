@@ -6,11 +6,14 @@
 // An augmented set (the augmentation control) gives each pair a note ("step 12 · rotate 43.2°",
 // `pair_notes_utf8` / `pair_note_offsets`), shown under the caption; its thumbnails are the
 // transformed images (the cache is keyed by the set shown, so pair i of the dataset is not reused).
+// On top, the interpolation actions (hover-actions.js): pin the item, "set as start/end"; pinned,
+// the panel ignores hovers until unpinned or the view changes.
 import { h, fmt, COLORS } from "./dom.js";
 import { subscribe } from "./bus.js";
 import { packedStrings, typed } from "./rpc.js";
 import { createDisposer, onModel } from "./live.js";
 import { createThumbCache } from "./thumbcache.js";
+import { createHoverActions } from "./hover-actions.js";
 
 // `source`: the id of this widget's views; `hasHeatmap`: whether this widget draws a heatmap (then a
 // cell hovered in another widget is shown through this widget's own heatmap echo, with its own values).
@@ -21,8 +24,10 @@ export function createHoverPanel(model, { group, rpc, source, hasHeatmap = false
   const warning = h("div", { class: "amumo-error", "data-amumo": "hover-warning", style: "font-size:11px" });
   const hint = h("div", { class: "amumo-muted", text: "Hover the heatmap or the scatter plot." });
   const noImages = h("div", { class: "amumo-muted", "data-amumo": "hover-no-images", style: "font-size:11px;font-style:italic", text: "no images attached" });
-  const root = h("div", { class: "amumo-hover", "data-amumo": "hover-panel" }, [hint, value, pairCos, items, warning]);
   const life = createDisposer();
+  const actions = createHoverActions(model, { rpc });
+  life.add(actions.destroy);
+  const root = h("div", { class: "amumo-hover", "data-amumo": "hover-panel" }, [actions.el, hint, value, pairCos, items, warning]);
   const cache = createThumbCache(); // `${model}:${pair}` -> {url} | {missing}
   let current = null;
   let token = 0;
@@ -75,6 +80,7 @@ export function createHoverPanel(model, { group, rpc, source, hasHeatmap = false
     items.replaceChildren();
     warning.textContent = "";
     current = msg;
+    actions.setItem(msg.items[0]);
     const mine = ++token;
     const seen = new Set();
     const pairView = onePair(msg);
@@ -122,6 +128,8 @@ export function createHoverPanel(model, { group, rpc, source, hasHeatmap = false
   function clear() {
     token++;
     current = null;
+    actions.setItem(null);
+    actions.setPinned(false);
     items.replaceChildren();
     value.textContent = "";
     value.removeAttribute("data-pending");
@@ -169,7 +177,10 @@ export function createHoverPanel(model, { group, rpc, source, hasHeatmap = false
         current = { ...current, settled: true };
         renderValue(current);
       }
+    } else if (msg.kind === "pin") {
+      if (!foreign && current) actions.setPinned(true);
     } else if (msg.kind === "hover") {
+      if (actions.pinned) return; // the pinned item stays until unpinned
       if (foreign && hasHeatmap && msg.origin === "heatmap") return; // shown via our own echo
       if (!foreign || !msg.echo) show(msg);
     } else if (msg.kind === "value" && (!foreign || !hasHeatmap) && current && current.origin === "heatmap" && current.row === msg.row && current.col === msg.col) {

@@ -11,6 +11,7 @@ import { createDisposer, hold, onModel } from "./live.js";
 import { mountScatterBusy } from "./busy-overlay.js";
 import { createColorBy, createScatterLegend, pointColorState, DIM_OFFSET, NO_CATEGORY } from "./scatter-legend.js";
 import { createSearch, mountInControls } from "./search.js";
+import { mountScatterMarks } from "./scatter-marks.js";
 
 export const MAX_CLAMP_RINGS = 300; // clamped outliers ringed on the overlay, at most
 // pair lines by the code of their first point: 256 greys, then 256 pale ones (faded pairs)
@@ -232,6 +233,7 @@ export function createScatter(model, { group, source, width = 460, height = 460,
   }
 
   box.amumoScatterplot = scatterplot; // the regl-scatterplot instance (scripts, debugging)
+  life.add(mountScatterMarks(model, box, scatterplot, { width, height, group, source })); // path, prompt, hits
   // a test (or a user script) can find where point i of a modality is drawn
   box.amumoPointToClient = (i, modality = "image") => {
     const p = scatterplot.getScreenPosition(pointOf(i, modality));

@@ -102,6 +102,23 @@ const CSS = `
   justify-content: center; font-size: 10px; color: #900; background: repeating-linear-gradient(45deg,#eee,#eee 6px,#ddd 6px,#ddd 12px); text-align: center; }
 .amumo-ng .amumo-caption { word-break: break-word; }
 
+/* interpolation and prompt search (hover-actions.js, scatter-marks.js, heatmap-marks.js, prompt-box.js) */
+.amumo-ng .amumo-hover-actions { margin-bottom: 4px; padding-bottom: 3px; border-bottom: 1px solid #e6e6e6; }
+.amumo-ng .amumo-hover-buttons { display: flex; flex-wrap: wrap; gap: 4px; align-items: center; }
+.amumo-ng .amumo-hover-buttons button { font-size: 11px; line-height: 15px; padding: 0 5px; }
+.amumo-ng .amumo-marks-note { position: absolute; left: 4px; right: 4px; top: 3px; font-size: 11px; line-height: 14px; color: #555;
+  background: rgba(255,255,255,0.85); white-space: nowrap; overflow: hidden; text-overflow: ellipsis; pointer-events: none; z-index: 1; }
+.amumo-ng .amumo-prompt { flex: none; border: 1px solid #ddd; padding: 4px 6px; background: #fcfcfc; min-width: 0; }
+.amumo-ng .amumo-main.amumo-side-below .amumo-side .amumo-prompt { min-width: 230px; }
+.amumo-ng .amumo-prompt-row { display: flex; gap: 4px; align-items: center; }
+.amumo-ng .amumo-prompt-row input[type=text] { flex: 1 1 auto; min-width: 60px; padding: 1px 4px; }
+.amumo-ng .amumo-prompt-row input[type=number] { width: 38px; }
+.amumo-ng .amumo-prompt-row button { font-size: 11px; padding: 0 5px; line-height: 16px; }
+.amumo-ng .amumo-prompt-hits { max-height: 118px; overflow-y: auto; font-size: 11px; line-height: 14px; }
+.amumo-ng .amumo-prompt-hit { display: flex; gap: 4px; cursor: pointer; white-space: nowrap; }
+.amumo-ng .amumo-prompt-hit:hover { background: #eef; }
+.amumo-ng .amumo-prompt-hit .amumo-ellipsis { flex: 1 1 auto; min-width: 0; }
+
 /* the standalone heatmap and scatter widgets */
 .amumo-ng.amumo-views, .amumo-ng .amumo-views { display: flex; flex-wrap: wrap; gap: 12px; align-items: flex-start; }
 .amumo-ng .amumo-progress { width: 80px; height: 6px; }
