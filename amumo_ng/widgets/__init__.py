@@ -1,5 +1,5 @@
 """anywidget front ends: Explorer, SimilarityHeatmap, Scatter, Comparison, InterpolationStrip,
-RobustnessFigure (imported lazily)."""
+RobustnessFigure, GeometryPanel (imported lazily)."""
 from __future__ import annotations
 
 from ..lazy import lazy_exports
@@ -11,6 +11,7 @@ _LAZY = {
     "Comparison": "comparison",
     "InterpolationStrip": "interpolation_strip",
     "RobustnessFigure": "robustness_figure",
+    "GeometryPanel": "geometry_panel",
 }
 
 __all__ = sorted(_LAZY)
