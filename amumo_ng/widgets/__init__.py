@@ -1,5 +1,5 @@
 """anywidget front ends: Explorer, SimilarityHeatmap, Scatter, Comparison, InterpolationStrip,
-RobustnessFigure, GeometryPanel (imported lazily)."""
+RobustnessFigure, PromptSpaceFigure, GeometryPanel (imported lazily)."""
 from __future__ import annotations
 
 from ..lazy import lazy_exports
@@ -12,6 +12,7 @@ _LAZY = {
     "InterpolationStrip": "interpolation_strip",
     "RobustnessFigure": "robustness_figure",
     "GeometryPanel": "geometry_panel",
+    "PromptSpaceFigure": "prompt_space_figure",
 }
 
 __all__ = sorted(_LAZY)
