@@ -23,7 +23,7 @@ from .interpolation import lerp, slerp, vslerp
 from .validation import EmbeddingError
 
 __all__ = ["InterpolationPath", "Path", "PathEndpoints", "interpolation_path", "path_endpoints", "modality_mean",
-           "PATH_METHODS", "MIN_STEPS", "MAX_STEPS"]
+           "path_mean", "text_weights", "gap_shifted", "PATH_METHODS", "MIN_STEPS", "MAX_STEPS"]
 
 #: Interpolation methods of :func:`interpolation_path`.
 PATH_METHODS = ("lerp", "slerp", "vslerp")
@@ -191,6 +191,45 @@ def modality_mean(embeddings, modality: str) -> np.ndarray:
         raise EmbeddingError("these embeddings are normalised: the modality mean of vSLERP is that of the RAW vectors")
     rows = getattr(embeddings, modality)
     return np.mean(rows, axis=0, dtype=np.float64).astype(np.float32)
+
+
+def path_mean(embeddings, modality: str) -> np.ndarray:
+    """The mean vSLERP lifts a path of ``modality`` by: :func:`modality_mean` for ``"image"`` / ``"text"``,
+    the average of both modality means for a ``"mixed"`` path (float32 [d], raw units)."""
+    if modality == "mixed":
+        return (modality_mean(embeddings, "image") + modality_mean(embeddings, "text")) / 2
+    return modality_mean(embeddings, modality)
+
+
+def text_weights(start_modality: str, end_modality: str, t) -> np.ndarray:
+    """How much of each frame of a path is a text vector, float64 [k] in [0, 1] for ``t`` [k]: 1 for
+    text→text, 0 for image→image, linear in t for a mixed path (1 at its text end)."""
+    for m in (start_modality, end_modality):
+        if m not in ("image", "text"):
+            raise EmbeddingError(f"an end's modality is 'image' or 'text', got {m!r}")
+    w = np.asarray(t, dtype=np.float64)
+    return (1.0 - w) * float(start_modality == "text") + w * float(end_modality == "text")
+
+
+def gap_shifted(unit_vectors, weights, gap_vector) -> np.ndarray:
+    """Close the modality gap of the text share of each frame: ``normalise(û_i + w_i·Δ)``, float32 [k, d].
+
+    ``unit_vectors`` [k, d] unit frames, ``weights`` [k] their text share (:func:`text_weights`),
+    ``gap_vector`` Δ [d] = mean(Î) − mean(T̂) (:func:`~amumo_ng.analysis.gap.modality_gap`), so a text
+    frame (w = 1) moves by the whole gap towards the images and an image frame (w = 0) stays. Computed in
+    float64; a frame the shift moves onto the origin is refused (:class:`EmbeddingError`).
+    """
+    u = np.asarray(unit_vectors, dtype=np.float64)
+    w = np.asarray(weights, dtype=np.float64).reshape(-1, 1)
+    gap = np.asarray(gap_vector, dtype=np.float64).reshape(1, -1)
+    if u.ndim != 2 or w.shape[0] != u.shape[0] or gap.shape[1] != u.shape[1]:
+        raise EmbeddingError(f"gap_shifted: frames {u.shape}, weights {w.shape[0]}, gap vector {gap.shape[1]} "
+                             "do not match")
+    shifted = u + w * gap
+    lengths = np.linalg.norm(shifted, axis=1, keepdims=True)
+    if np.any(lengths < 1e-6):
+        raise EmbeddingError("closing the gap moved a frame onto the origin: it has no direction")
+    return (shifted / lengths).astype(np.float32)
 
 
 def _pair_index(value, n: int, key: str) -> int:

@@ -168,7 +168,7 @@ def test_background_decoding_and_cancel_by_a_new_change(shapes):
     real, gate, outcomes = strip._decode, [threading.Event()], []
 
     def gated(plan, cancel, report=None):  # a 300-frame decoding waits for the test to let it go on
-        if plan["vectors"].shape[0] == 300:
+        if plan.steps == 300:
             assert gate[0].wait(10)
         try:
             result = real(plan, cancel, report)

@@ -2,34 +2,45 @@
 //
 // Controls: start and end text boxes (a typed prompt, or "#12" / "i12" for the caption / the image of
 // pair 12; Enter or leaving the box applies), steps, method (lerp / slerp / vslerp), α (shown for
-// vslerp only), "close gap". Each sets its trait; the kernel builds and decodes the path and sends
-// `frames` (t, nearest caption and its cosine, nearest image pair and its cosine) and `frame_images`
-// (thumbnails concatenated, `frame_image_offsets` uint32 [k + 1]). Below: a horizontal strip of frames
-// of fixed width (scrolls sideways), the error slot (`strip_error`, the kernel's message) and the
-// status line (`strip_status`). Every listener goes through live.js and is released by destroy().
-import { h, fmt } from "./dom.js";
-import { createDisposer, createObjectURL, listen, onModel, revokeObjectURL } from "./live.js";
-import { typed } from "./rpc.js";
+// vslerp only), the decoder (`decoders`: retrieval, the toy unCLIP, pipelines, the user's) and "close gap
+// before decoding". Each sets its trait; the kernel builds and decodes the path and sends `frames` (t,
+// nearest caption and its cosine, nearest image pair, `generated`) and `frame_images` (pictures
+// concatenated, `frame_image_offsets` uint32 [k + 1]), drawn by strip-frames.js. Below: the sideways
+// strip of fixed-width frames, the busy row (progress + cancel, strip-busy.js), the error slot
+// (`strip_error`, the kernel's message) and the status line (`strip_status`). Every listener goes
+// through live.js and is released by destroy().
+import { h } from "./dom.js";
+import { createDisposer, listen, onModel } from "./live.js";
+import { createRpc } from "./rpc.js";
+import { createStripBusy } from "./strip-busy.js";
+import { FRAME_WIDTH, THUMB, createStripFrames } from "./strip-frames.js";
 
-export const FRAME_WIDTH = 120; // CSS px of one frame (thumbnail and text)
-const THUMB = 112;
+export { FRAME_WIDTH };
 const CSS = `
 .amumo-ng.amumo-strip { display: flex; flex-direction: column; gap: 6px; max-width: 100%; box-sizing: border-box; }
 .amumo-ng .amumo-strip-controls { display: flex; flex-wrap: wrap; gap: 4px 10px; align-items: center; }
 .amumo-ng .amumo-strip-controls label { display: inline-flex; align-items: center; gap: 4px; white-space: nowrap; }
 .amumo-ng .amumo-strip-controls input[type=text] { width: 180px; padding: 2px 4px; }
+.amumo-ng .amumo-strip-controls select[data-amumo=strip-decoder] { max-width: 200px; }
 .amumo-ng .amumo-strip-frames { display: flex; flex-direction: row; gap: 6px; overflow-x: auto; overflow-y: hidden;
-  padding-bottom: 4px; min-height: ${THUMB + 64}px; }
+  padding-bottom: 4px; min-height: ${THUMB + 64}px; transition: opacity 0.2s; }
+.amumo-ng.amumo-strip[data-busy=true] .amumo-strip-frames { opacity: 0.55; }
 .amumo-ng .amumo-strip-frame { flex: none; width: ${FRAME_WIDTH}px; box-sizing: border-box; border: 1px solid #e2e2e2;
   border-radius: 4px; padding: 3px; background: #fcfcfc; font-size: 11px; line-height: 14px; }
 .amumo-ng .amumo-strip-frame img, .amumo-ng .amumo-strip-frame .amumo-strip-noimg { display: block; width: ${THUMB}px;
   height: ${THUMB}px; object-fit: contain; background: #f2f2f2; margin: 0 auto 2px; }
+.amumo-ng .amumo-strip-frame[data-generated=true] { border-color: #9cc3e6; }
 .amumo-ng .amumo-strip-caption { height: 28px; overflow: hidden; overflow-wrap: anywhere; }
 .amumo-ng .amumo-strip-msg { min-height: 15px; font-size: 11px; line-height: 15px; overflow-wrap: anywhere; }
+.amumo-ng .amumo-strip-busy { display: flex; align-items: center; gap: 8px; height: 18px; }
+.amumo-ng .amumo-strip-progress { width: 240px; height: 10px; }
+.amumo-ng button.amumo-strip-cancel { font-size: 11px; padding: 0 6px; line-height: 16px; }
 `;
 
 function injectStripStyle() {
-  if (document.getElementById("amumo-ng-strip-style")) return;
+  const old = document.getElementById("amumo-ng-strip-style");
+  if (old && old.textContent === CSS) return;
+  if (old) old.remove(); // an older bundle's style (a rebuilt widget in the same page)
   document.head.append(h("style", { id: "amumo-ng-strip-style", text: CSS }));
 }
 
@@ -56,6 +67,10 @@ const sameSpec = (a, b) => JSON.stringify(a || {}) === JSON.stringify(b || {});
 export function createStrip(model) {
   injectStripStyle();
   const life = createDisposer();
+  const rpc = createRpc(model);
+  life.add(() => rpc.destroy());
+  const busy = createStripBusy(model, rpc, (message) => { local = message; renderMessages(); });
+  life.add(() => busy.destroy());
   const hint = 'a prompt, or #12 (caption of pair 12) / i12 (image of pair 12); Enter applies';
   const start = h("input", { type: "text", "data-amumo": "strip-start", title: hint });
   const end = h("input", { type: "text", "data-amumo": "strip-end", title: hint });
@@ -64,6 +79,8 @@ export function createStrip(model) {
   const method = h("select", { "data-amumo": "strip-method", title: "lerp: raw vectors; slerp: great circle of the directions; vslerp: slerp lifted by α × the modality mean" });
   const alpha = h("input", { type: "number", "data-amumo": "strip-alpha", step: 0.1, style: "width:60px" });
   const alphaUnit = h("label", { "data-amumo": "strip-alpha-unit" }, ["α ", alpha]);
+  const decoder = h("select", { "data-amumo": "strip-decoder",
+    title: "retrieval: the nearest dataset image; a generative decoder paints each frame" });
   const gap = h("input", { type: "checkbox", "data-amumo": "strip-close-gap" });
   const frames = h("div", { class: "amumo-strip-frames", "data-amumo": "strip-frames" });
   const error = h("div", { class: "amumo-strip-msg amumo-error", "data-amumo": "strip-error" });
@@ -71,13 +88,14 @@ export function createStrip(model) {
   const el = h("div", { class: "amumo-ng amumo-strip", "data-amumo": "strip" }, [
     h("div", { class: "amumo-strip-controls", "data-amumo": "strip-controls" }, [
       h("label", {}, ["from ", start]), h("label", {}, ["to ", end]), h("label", {}, ["steps ", steps]),
-      h("label", {}, ["method ", method]), alphaUnit,
-      h("label", { title: "find the images of text vectors shifted by the gap vector (mean image − mean text)" }, [gap, " close gap"]),
+      h("label", {}, ["method ", method]), alphaUnit, h("label", {}, ["decoder ", decoder]),
+      h("label", { "data-amumo": "strip-close-gap-label",
+        title: "shift the text share of each frame by the gap vector (mean image − mean text) before finding " +
+          "images or painting them with an image decoder" }, [gap, "close gap before decoding"]),
     ]),
-    frames, error, status,
+    frames, busy.el, error, status,
   ]);
   let local = ""; // an input refused here (not a whole number, ...), shown until the next change
-  let urls = [];
 
   function set(name, value) {
     local = "";
@@ -96,6 +114,15 @@ export function createStrip(model) {
     alpha.value = String(model.get("alpha"));
     alphaUnit.style.display = model.get("method") === "vslerp" ? "" : "none";
     gap.checked = !!model.get("close_gap");
+    const names = model.get("decoders") || ["retrieval"];
+    const chosen = model.get("decoder");
+    const offered = names.includes(chosen) ? names : [...names, chosen]; // an unknown name: the kernel says why
+    const have = [...decoder.options].map((o) => o.value);
+    if (JSON.stringify(have) !== JSON.stringify(offered)) {
+      const label = (n) => (names.includes(n) ? n : `${n} (not offered)`);
+      decoder.replaceChildren(...offered.map((n) => h("option", { value: n, text: label(n) })));
+    }
+    decoder.value = chosen;
   }
 
   function renderMessages() {
@@ -107,38 +134,14 @@ export function createStrip(model) {
     status.textContent = s;
     status.title = s;
     el.setAttribute("data-busy", model.get("strip_busy") ? "true" : "false");
+    busy.render();
   }
 
-  function dropUrls() {
-    for (const u of urls) revokeObjectURL(u);
-    urls = [];
-  }
+  const drawn = createStripFrames(frames);
+  life.add(() => drawn.destroy());
 
   function renderFrames() {
-    dropUrls();
-    const list = model.get("frames") || [];
-    const bytes = typed(Uint8Array, model.get("frame_images"));
-    const offsets = typed(Uint32Array, model.get("frame_image_offsets"));
-    const items = list.map((f, i) => {
-      let pic;
-      const a = offsets[i], b = offsets[i + 1];
-      if (offsets.length === list.length + 1 && b > a) {
-        const url = createObjectURL(new Blob([bytes.slice(a, b)], { type: f.image_mime || "image/png" }));
-        urls.push(url);
-        pic = h("img", { src: url, alt: `image ${f.image_index}`, "data-amumo": "strip-thumb",
-          title: `nearest image: pair ${f.image_index} (cos ${fmt(f.image_similarity, 3)}) — ${f.image_caption}` });
-      } else pic = h("div", { class: "amumo-strip-noimg", "data-amumo": "strip-thumb", title: "no image" });
-      return h("div", { class: "amumo-strip-frame", "data-amumo": "strip-frame", "data-index": i, "data-image": f.image_index,
-        "data-caption-index": f.caption_index }, [
-        pic,
-        h("div", { "data-amumo": "strip-t", text: `t = ${fmt(f.t, 2)}` }),
-        h("div", { class: "amumo-strip-caption", "data-amumo": "strip-caption", text: f.caption, title: f.caption }),
-        h("div", { class: "amumo-muted", "data-amumo": "strip-sim", text: `cos ${fmt(f.caption_similarity, 3)}`,
-          title: `cosine of the frame and its nearest caption (pair ${f.caption_index})` }),
-      ]);
-    });
-    frames.replaceChildren(...items);
-    el.setAttribute("data-frames", String(list.length));
+    el.setAttribute("data-frames", String(drawn.render(model)));
   }
 
   const whole = (s) => (/^\s*\d+\s*$/.test(String(s)) ? Number(s) : NaN);
@@ -168,8 +171,10 @@ export function createStrip(model) {
     if (a !== model.get("alpha")) set("alpha", a);
   }));
   life.add(listen(gap, "change", () => set("close_gap", gap.checked)));
+  life.add(listen(decoder, "change", () => set("decoder", decoder.value)));
 
-  life.add(onModel(model, "change:start_spec change:end_spec change:steps change:method change:alpha change:close_gap change:methods", showInputs));
+  life.add(onModel(model, "change:start_spec change:end_spec change:steps change:method change:alpha " +
+    "change:close_gap change:methods change:decoder change:decoders", showInputs));
   // frames, images and offsets arrive in one state message (three change events): draw once
   let queued = false;
   const scheduleFrames = () => {
@@ -178,8 +183,7 @@ export function createStrip(model) {
     queueMicrotask(() => { queued = false; if (!life.disposed) renderFrames(); });
   };
   life.add(onModel(model, "change:frames change:frame_images change:frame_image_offsets", scheduleFrames));
-  life.add(onModel(model, "change:strip_error change:strip_status change:strip_busy", renderMessages));
-  life.add(dropUrls);
+  life.add(onModel(model, "change:strip_error change:strip_status change:strip_busy change:strip_progress", renderMessages));
 
   showInputs();
   renderFrames();
