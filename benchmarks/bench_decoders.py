@@ -7,6 +7,9 @@
 2. The tiny random Stable Diffusion / Stable unCLIP pipelines (amumo_ng.decoders.tiny, 16 × 16 px):
    seconds per image at 2 and 25 denoising steps on this machine's device (the plumbing's overhead,
    not the cost of a real model).
+3. The shipped toy unCLIP (amumo_ng.decoders.ToyUnCLIPDecoder, 64 x 64 px) on CPU: a strip of 10 frames
+   (slerp between two toy-clip captions), painted, against retrieval of the same 10 frames over the
+   1,000 toy pairs in the same run; also with the prior (text vectors).
 
 Run by hand:  .venv/bin/python benchmarks/bench_decoders.py [--n 100000] [--dims 64 512] [--frames 50]
 """
@@ -103,6 +106,30 @@ def bench_tiny_pipelines(images: int) -> None:
               f"StableUnCLIPDecoder.decode {1e3 * un_s / images:7.1f} ms/image")
 
 
+def bench_toy_unclip(frames: int = 10) -> None:
+    import torch
+
+    import amumo_ng
+    from amumo_ng.analysis import interpolation_path
+    from amumo_ng.decoders import RetrievalDecoder, ToyUnCLIPDecoder, shipped_toy_unclips
+
+    if "toy-clip" not in shipped_toy_unclips():
+        print("\nToy unCLIP: not shipped in this checkout (train it: python -m amumo_ng.zoo.train_unclip)")
+        return
+    emb = amumo_ng.embed("shapes", "toy-clip", n=1000, progress=False)
+    path = interpolation_path(emb.text[3], emb.text[8], frames, "slerp")
+    load_s, _, decoder = measure(lambda: ToyUnCLIPDecoder.load("toy-clip"))
+    retrieval = RetrievalDecoder(emb)
+    print(f"\nToy unCLIP of toy-clip on CPU ({torch.get_num_threads()} torch threads), a strip of {frames} frames, best of 5")
+    ours, peak, _ = measure(lambda: decoder.decode(path.vectors, progress=False), repeat=5)
+    prior = decoder.with_prior(True)
+    with_prior, _, _ = measure(lambda: prior.decode(path.vectors, progress=False), repeat=5)
+    base, _, _ = measure(lambda: retrieval.decode(path.vectors, progress=False), repeat=5)
+    print(f"  load {load_s:.3f} s; decode {1e3 * ours:.1f} ms per strip ({1e3 * ours / frames:.2f} ms/frame, peak "
+          f"{peak:.1f} MiB); with the prior {1e3 * with_prior:.1f} ms; retrieval over 1,000 pairs "
+          f"{1e3 * base:.1f} ms: ratio toy/retrieval {ours / base:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000)
@@ -114,6 +141,7 @@ def main() -> None:
     bench_retrieval(args.n, args.dims, args.frames)
     if not args.skip_diffusion:
         bench_tiny_pipelines(args.images)
+    bench_toy_unclip()
 
 
 if __name__ == "__main__":

@@ -4,9 +4,9 @@
   A *direct* decoder (one forward pass), not a diffusion model: a linear map of e to a 4×4 feature
   grid, then ``log2(S/4)`` upsampling blocks (nearest ×2, two 3×3 convolutions with GroupNorm and SiLU),
   each modulated by e (FiLM: a per-channel scale and shift computed from e). unCLIP's decoder is a
-  diffusion UNet conditioned on the CLIP image embedding; within the CPU budget of the toy zoo (about
-  15 CPU-minutes per model) a diffusion decoder does not reach the cards' zero-shot bar, so the toy
-  decoder regresses the picture directly (see the model cards for what it reaches).
+  diffusion UNet conditioned on the CLIP image embedding; a diffusion decoder needs far more training
+  and a denoising loop per picture than the toy zoo's CPU budget (about 15 CPU-minutes per model) allows
+  (it was not tried), so the toy decoder regresses the picture directly (the model cards say what it reaches).
 - :class:`RegressionPrior`: a unit text embedding t [B, d] → a unit image embedding [B, d]. unCLIP's
   prior is a diffusion (or autoregressive) model that *samples* an image embedding; this one is a
   residual MLP trained with a cosine loss, so it returns one point, close to the mean image embedding of
@@ -22,7 +22,7 @@ from torch import nn
 __all__ = ["EmbeddingImageDecoder", "RegressionPrior", "DECODER_CHANNELS"]
 
 #: Channels of the 4×4 grid and of each upsampling block's output (4 blocks: 4 → 64 px).
-DECODER_CHANNELS = (128, 96, 64, 32, 16)
+DECODER_CHANNELS = (192, 128, 64, 32, 16)
 
 
 class _FiLMBlock(nn.Module):

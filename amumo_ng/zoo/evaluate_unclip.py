@@ -140,9 +140,11 @@ An image decoder and a text→image prior for the embedding space of the shipped
 ## What it is
 - **Decoder**: a direct decoder (not a diffusion model): unit image embedding → 64×64 RGB in one forward pass
   (a linear map to a 4×4 grid, 4 FiLM-modulated upsampling blocks; {card['parameters']['decoder']:,} parameters).
-  unCLIP decodes with a diffusion UNet; within the zoo's CPU budget a diffusion decoder did not reach the bar,
-  so this one regresses the picture: loss = pixel MSE + {cfg['embedding_weight']} × (1 − cosine of the re-encoded
-  picture to the embedding), through the frozen image tower.
+  unCLIP decodes with a diffusion UNet. A diffusion decoder was not tried for the toy zoo: it needs far more
+  training steps and a denoising loop per picture than the zoo's budget of about 15 CPU-minutes per model allows,
+  so this one regresses the picture: loss = pixel L1 + {cfg['embedding_weight']} × (1 − cosine of the re-encoded
+  picture to the embedding), through the frozen image tower on a copy shifted by up to
+  {cfg.get('embedding_jitter', 0)} px.
 - **Prior**: a regression prior (residual MLP, cosine loss; {card['parameters']['prior']:,} parameters), not
   unCLIP's diffusion prior: it returns one image embedding per caption, near the mean of the images the caption
   fits, so attributes a caption leaves open decode to an average.
@@ -150,7 +152,7 @@ An image decoder and a text→image prior for the embedding space of the shipped
 
 ## Training
 - decoder: {cfg['decoder_steps']} steps × batch {cfg['decoder_batch']}, AdamW lr {cfg['decoder_lr']} (warm-up
-  {cfg['warmup_steps']}, cosine); {tr['decoder_s'] / 60:.1f} min; final pixel MSE {tr['decoder_final_pixel_mse']:.4f},
+  {cfg['warmup_steps']}, cosine); {tr['decoder_s'] / 60:.1f} min; final pixel L1 {tr['decoder_final_pixel_l1']:.4f},
   re-encoded cosine {tr['decoder_final_reencoded_cos']:.3f} (means over the last 50 steps)
 - prior: {cfg['prior_steps']} steps × batch {cfg['prior_batch']}, lr {cfg['prior_lr']}; {tr['prior_s'] / 60:.1f} min;
   final cosine to the pair's image embedding {tr['prior_final_cos']:.3f}

@@ -6,8 +6,9 @@ Both are trained on the ``shapes`` training split the toy models were trained on
 against the frozen model's *unit* embeddings:
 
 - decoder (:class:`~amumo_ng.decoders.toy_nets.EmbeddingImageDecoder`): unit image embedding → picture;
-  loss = mean squared pixel error + ``embedding_weight`` × (1 − cos(re-encoded picture, embedding)), the
-  second term through the frozen image tower (so the picture is one the model reads as the embedding);
+  loss = mean absolute pixel error (L1, pixels in [0, 1]) + ``embedding_weight`` × (1 − cos(re-encoded
+  picture, embedding)), the second term through the frozen image tower on a randomly shifted copy of the
+  picture (:func:`jittered`; without the shift that term teaches the decoder patterns that fool the tower);
 - prior (:class:`~amumo_ng.decoders.toy_nets.RegressionPrior`): unit caption embedding → unit image
   embedding of its pair; loss = 1 − cos.
 
@@ -46,7 +47,8 @@ class UnCLIPTrainConfig:
     decoder_steps: int = 2500
     decoder_batch: int = 64
     decoder_lr: float = 2e-3
-    embedding_weight: float = 0.1
+    embedding_weight: float = 0.05
+    embedding_jitter: int = 4  # px: the picture is shifted by up to this much before it is re-encoded
     prior_steps: int = 3000
     prior_batch: int = 256
     prior_lr: float = 1e-3
@@ -113,6 +115,20 @@ def pixels_to_model_input(pictures, model):
     return (pictures - mean) / std
 
 
+def jittered(pictures, jitter: int, generator):
+    """``pictures`` [B, 3, H, W] shifted by one random (dx, dy) in [−jitter, jitter] px (edges replicated), so the
+    embedding term rewards what the image tower reads from the picture wherever it sits, not pixel-exact
+    patterns that only fool it in one position."""
+    import torch
+
+    if jitter <= 0:
+        return pictures
+    h, w = pictures.shape[-2:]
+    padded = torch.nn.functional.pad(pictures, (jitter,) * 4, mode="replicate")
+    dx, dy = (int(v) for v in torch.randint(0, 2 * jitter + 1, (2,), generator=generator))
+    return padded[..., dy:dy + h, dx:dx + w]
+
+
 def _train_decoder(cfg, model, images_u8, image_unit, log):
     import torch
 
@@ -130,11 +146,12 @@ def _train_decoder(cfg, model, images_u8, image_unit, log):
         target = images_u8[idx].float() / 255.0
         e = image_unit[idx]
         picture = net(e)
-        pixel = torch.mean((picture - target) ** 2)
+        pixel = torch.mean(torch.abs(picture - target))
         loss = pixel
         cos = torch.tensor(float("nan"))
         if cfg.embedding_weight > 0:
-            re = torch.nn.functional.normalize(model.encode_image(pixels_to_model_input(picture, model)).float(), dim=1)
+            seen = jittered(picture, cfg.embedding_jitter, gen)
+            re = torch.nn.functional.normalize(model.encode_image(pixels_to_model_input(seen, model)).float(), dim=1)
             cos = (re * e).sum(dim=1).mean()
             loss = pixel + cfg.embedding_weight * (1 - cos)
         opt.zero_grad(set_to_none=True)
@@ -142,7 +159,7 @@ def _train_decoder(cfg, model, images_u8, image_unit, log):
         opt.step()
         if not math.isfinite(float(loss.detach())):
             raise FloatingPointError(f"decoder loss became {float(loss.detach())} at step {step + 1}")
-        curve.append({"step": step + 1, "pixel_mse": float(pixel.detach()), "reencoded_cos": float(cos.detach())})
+        curve.append({"step": step + 1, "pixel_l1": float(pixel.detach()), "reencoded_cos": float(cos.detach())})
         log("decoder", step + 1, cfg.decoder_steps, curve[-1])
     return net.eval(), curve
 
@@ -233,7 +250,7 @@ def train_unclip(cfg: UnCLIPTrainConfig) -> dict:
         "training": {
             "embed_s": round(embed_s, 1), "decoder_s": round(decoder_s, 1), "prior_s": round(prior_s, 1),
             "threads": cfg.threads, "machine": platform.machine(),
-            "decoder_final_pixel_mse": float(np.mean([r["pixel_mse"] for r in tail])),
+            "decoder_final_pixel_l1": float(np.mean([r["pixel_l1"] for r in tail])),
             "decoder_final_reencoded_cos": float(np.mean([r["reencoded_cos"] for r in tail])),
             "prior_final_cos": float(np.mean([r["cos"] for r in prior_curve[-50:]])),
         },
