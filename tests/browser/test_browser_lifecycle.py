@@ -234,8 +234,9 @@ def hovered_value_matches(lp: Page, explorer) -> None:
 
 
 def overlay_red_pixels(explorer) -> int:
-    """Pixels of the heatmap overlay in the zoom box's colour (#e00)."""
-    return explorer.locator(f"{HEATMAP} canvas.amumo-overlay").evaluate("""c => {
+    """Pixels of the heatmap's zoom-box overlay in the zoom box's colour (#e00) (the prompt/path marks
+    canvas, data-amumo="heatmap-marks", is another overlay)."""
+    return explorer.locator(f"{HEATMAP} canvas.amumo-overlay:not([data-amumo])").evaluate("""c => {
         const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
         let k = 0;
         for (let i = 0; i < d.length; i += 4) if (d[i] > 200 && d[i + 1] < 40 && d[i + 2] < 40 && d[i + 3] > 100) k++;

@@ -38,7 +38,7 @@ const CSS = `
 
 /* side panel: gap readout and hover panel, right of the views or below them */
 .amumo-ng .amumo-side { display: flex; flex-direction: column; gap: 8px; box-sizing: border-box; flex: none; min-width: 0; }
-.amumo-ng .amumo-main.amumo-side-below .amumo-side { flex-direction: row; align-self: stretch; max-width: 760px; }
+.amumo-ng .amumo-main.amumo-side-below .amumo-side { flex-direction: row; flex-wrap: wrap; align-self: stretch; max-width: 760px; }
 .amumo-ng .amumo-side-readout { flex: none; max-width: 100%; overflow-x: auto; }
 .amumo-ng .amumo-side-title { font-size: 10px; letter-spacing: 0.04em; text-transform: uppercase; color: #888; margin-bottom: 2px; }
 .amumo-ng table.amumo-readout { border-collapse: collapse; font-size: 11px; font-variant-numeric: tabular-nums; }
