@@ -15,6 +15,8 @@ Public names of every analysis module are available here, imported lazily on fir
 - feature_correlation: off-diagonal dominance (ODD) of each modality's covariance
 - conformity_stats: exact conformity in O(n·d), its estimate from the mean, KL of the modalities'
   conformity distributions vs the mean shift α, mean conformity of several sets
+- outliers: pairs ranked by low pair cosine, low/high conformity, image−text conformity difference;
+  precision at k against labelled anomalies
 - mean_shift: CLIP loss (alignment, uniformity; correct, misclassified) vs the image mean shift α
 - interpolation: lerp / slerp / slerp_with_norm / vslerp (Levi & Gilboa's vertical SLERP)
 - losses, retrieval: contrastive losses and top-k retrieval accuracy
@@ -45,6 +47,8 @@ _NAMES = {
     "conformity_stats": ("conformity", "conformity_to", "estimated_conformity", "ConformityEstimate",
                          "histogram_kl", "conformity_kl_curve", "ConformityKL", "mean_conformity",
                          "grouped_conformity", "SetConformity"),
+    "outliers": ("OUTLIER_RANKINGS", "OutlierRanking", "pair_statistics", "outlier_scores", "rank_outliers",
+                 "rank_statistics", "precision_at_k", "best_precision_at_k", "anomaly_precision"),
     "mean_shift": ("mean_shift_loss", "MeanShiftCurve", "shift_modality", "DEFAULT_ALPHAS"),
     "interpolation": ("lerp", "slerp", "slerp_with_norm", "vslerp"),
     "interpolation_paths": ("interpolation_path", "InterpolationPath", "Path", "PathEndpoints", "path_endpoints",
