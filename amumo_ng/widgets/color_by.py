@@ -1,4 +1,4 @@
-"""What the scatter's points are coloured by: modality, a ``meta`` column, cluster, pair cosine.
+"""What the scatter's points are coloured by: modality, a ``meta`` column, cluster, pair cosine, conformity.
 
 :func:`point_colors` turns a colour-by choice into one uint8 code per drawn point plus the legend
 that explains it. Categorical choices give category indices into :data:`CATEGORY_COLORS` (the
@@ -29,6 +29,17 @@ NO_CATEGORY_COLOR = "#d0d0d0"
 FEW_DISTINCT = 12
 #: Meta columns never offered (identifiers and free text).
 SKIPPED_COLUMNS = ("id", "caption")
+#: Conformity colour-by choices (value, label); values as the session's ``conformity_values`` kinds.
+CONFORMITY_OPTIONS = (
+    ("image-conformity", "image conformity"),
+    ("text-conformity", "text conformity"),
+    ("conformity-difference", "image − text conformity"),
+)
+_CONFORMITY_TITLES = {
+    "image-conformity": "image conformity (mean cos to all other images, raw vectors)",
+    "text-conformity": "text conformity (mean cos to all other texts, raw vectors)",
+    "conformity-difference": "image − text conformity of each pair (raw vectors)",
+}
 
 
 @dataclass(frozen=True)
@@ -50,6 +61,8 @@ class PointColors:
 def color_options(embeddings) -> list[list[str]]:
     """[value, label] of every colour-by choice for these embeddings, in menu order."""
     options = [["modality", "modality"], ["cluster", "cluster"], ["pair-cosine", "pair cosine (image·text)"]]
+    if embeddings.n >= 3:  # conformity needs a sample among at least two others
+        options += [[value, label] for value, label in CONFORMITY_OPTIONS]
     from pandas.api.types import is_numeric_dtype
 
     meta = embeddings.meta
@@ -116,7 +129,10 @@ def point_colors(session, option: str, point_kind: str) -> PointColors:
     "modality": images / texts (a joint projection draws one point per pair: one "pair" entry);
     "cluster": the heatmap's clusters of the pairs in view (pairs outside the view or no
     clustering: no category); "pair-cosine": cos(image_i, text_i) of the vectors shown (gap-closed
-    when the gap is closed); "meta:COL": a meta column, numeric with many values as a colour
+    when the gap is closed); "image-conformity" / "text-conformity" / "conformity-difference":
+    the pair's conformity C_i, C_t or C_i − C_t on the RAW vectors within all n pairs (the same
+    with the gap open or closed, cached per data: :mod:`amumo_ng.session.conformity_order`), both
+    points of a pair in its colour; "meta:COL": a meta column, numeric with many values as a colour
     ramp, otherwise as categories."""
     n = session.n_total
     if option == "modality":
@@ -144,6 +160,12 @@ def point_colors(session, option: str, point_kind: str) -> PointColors:
         img, txt = session.vectors()
         cos = np.einsum("ij,ij->i", img, txt)
         return _numeric(cos, point_kind, "cosine of each pair's image and text")
+    if option in _CONFORMITY_TITLES:
+        try:
+            values = session.conformity_values(option)
+        except ValueError as exc:  # EmbeddingError: fewer than 3 pairs
+            raise ValueError(f"cannot colour by {option}: {exc}") from exc
+        return _numeric(values, point_kind, _CONFORMITY_TITLES[option])
     if option.startswith("meta:"):
         col = option[5:]
         meta = session.embeddings.meta
@@ -156,4 +178,5 @@ def point_colors(session, option: str, point_kind: str) -> PointColors:
         if numeric and series.nunique(dropna=True) > FEW_DISTINCT:
             return _numeric(series.to_numpy(dtype=np.float64), point_kind, str(col))
         return _categorical(series.to_numpy(dtype=object), point_kind, str(col))
-    raise ValueError(f"unknown colour-by {option!r}; choose modality, cluster, pair-cosine or meta:COLUMN")
+    raise ValueError(f"unknown colour-by {option!r}; choose modality, cluster, pair-cosine, "
+                     f"{', '.join(v for v, _ in CONFORMITY_OPTIONS)} or meta:COLUMN")

@@ -21,6 +21,7 @@ from .path_overlay import PathOverlayMixin
 from .prompt_search import PromptSearchMixin
 from .scatter import ScatterMixin
 from .scatter_colors import ColorByMixin
+from .outlier_list import OutlierListMixin
 from .search import SearchMixin
 
 #: Up to this many pairs the gap/loss readout is computed before the Explorer returns.
@@ -29,7 +30,7 @@ READOUT_SYNC_LIMIT = 2000
 #: Session traits the Explorer's controls set (two-way linked).
 CONTROL_TRAITS = (
     "model", "filter_pattern", "filter_regex", "gap_closed", "gap_scope", "cluster", "cluster_quadrant",
-    "cluster_leaf_order", "selection_filter",
+    "cluster_leaf_order", "selection_filter", "order_by",
 )
 
 
@@ -39,7 +40,7 @@ def _clean(value: float):
 
 
 class Explorer(PathOverlayMixin, PromptSearchMixin, HeatmapMixin, ScatterMixin, ColorByMixin, SearchMixin,
-               AugmentControlMixin, SessionWidget):
+               AugmentControlMixin, OutlierListMixin, SessionWidget):
     """Linked similarity heatmap, projection scatter and hover panel with controls.
 
     Parameters
@@ -101,6 +102,7 @@ class Explorer(PathOverlayMixin, PromptSearchMixin, HeatmapMixin, ScatterMixin, 
         self._init_augment(encoders)
         self._init_prompt_search()
         self._init_path_overlay()
+        self._init_outliers()
 
     def _readout_key(self) -> tuple:
         session = self.session

@@ -18,6 +18,7 @@ import { HEATMAP_CHROME } from "./components/heatmap-render.js";
 import { createScatter } from "./components/scatter.js";
 import { createHoverPanel } from "./components/hoverpanel.js";
 import { createPromptBox } from "./components/prompt-box.js";
+import { createOutlierList } from "./components/outlier-list.js";
 
 const MIN_VIEW = 220;       // CSS px: the smallest view worth drawing side by side
 const GAP = 14;             // between the slots and before the side panel
@@ -83,7 +84,8 @@ function render({ model, el }) {
   const views = h("div", { class: "amumo-viewrow", "data-amumo": "views" }, [heatSlot, scatterSlot]);
   const readoutBox = h("div", { class: "amumo-side-readout" }, [h("div", { class: "amumo-side-title", text: "modality gap" }), controls.readout]);
   const prompt = createPromptBox(model, { group, rpc, source }); // typed prompt search (CLIP retrieval)
-  const side = h("div", { class: "amumo-side", "data-amumo": "side-panel" }, [readoutBox, prompt.el, panel.el]);
+  const outliers = createOutlierList(model, { group, source }); // pairs ranked by pair cosine / conformity
+  const side = h("div", { class: "amumo-side", "data-amumo": "side-panel" }, [readoutBox, prompt.el, outliers.el, panel.el]);
   const main = h("div", { class: "amumo-main" }, [views, side]);
   const root = h("div", { class: "amumo-ng amumo-explorer", "data-amumo": "explorer", "data-widget-id": model.get("widget_id") },
     [title, controls.el, main]);
@@ -172,7 +174,7 @@ function render({ model, el }) {
     clearTimeout(settleTimer);
     observer.disconnect();
     releaseObserver();
-    controls.destroy(); dropViews(); prompt.destroy(); panel.destroy(); rpc.destroy(); releaseView();
+    controls.destroy(); dropViews(); prompt.destroy(); outliers.destroy(); panel.destroy(); rpc.destroy(); releaseView();
   };
 }
 

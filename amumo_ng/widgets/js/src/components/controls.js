@@ -3,7 +3,7 @@
 //              a fixed-height line below the filter for its full error message (or a hint), and
 //              the augmentation control (augment.js: kind, pair, steps, apply, status);
 //   geometry   close the gap (+ over which pairs), cluster (+ quadrant, leaf order), the heatmap's
-//              colour scale, heatmap of the selection only;
+//              sort by conformity (order_by), colour scale, heatmap of the selection only;
 //   projection method, fitted on which pairs, a slot for the colour-by control, pair lines.
 // Plus the gap readout (a small table; the Explorer places it in its side panel).
 import { h, fmt } from "./dom.js";
@@ -73,6 +73,7 @@ export function createControls(model) {
   const cluster = h("input", { type: "checkbox", "data-amumo": "cluster-toggle" });
   const quadrant = traitSelect(life, model, "cluster-quadrant", "quadrants", [], (v) => set("cluster_quadrant", v));
   const leafOrder = select(life, "cluster-leaf-order", LEAF_ORDERS, (v) => set("cluster_leaf_order", v));
+  const orderBy = traitSelect(life, model, "heatmap-order", "order_options", [["none", "index / clusters"]], (v) => set("order_by", v));
   const colorScale = select(life, "color-scale", COLOR_SCALES, (v) => set("color_scale", v));
   const selFilter = h("input", { type: "checkbox", "data-amumo": "selection-filter" });
 
@@ -97,6 +98,8 @@ export function createControls(model) {
         [h("label", {}, [cluster, "cluster"]), h("label", {}, ["by ", quadrant.el])]),
       unit("order of the rows within the clustering: dendrogram leaves, or Amumo's argsort of the flat cluster ids",
         [h("label", {}, ["order ", leafOrder])]),
+      model.get("order_by") === undefined ? null : unit("sort the heatmap's pairs by a conformity (raw vectors, within all pairs), " +
+        "lowest first; within each cluster when clustering", [h("label", {}, ["sort ", orderBy.el])]),
       unit("colour range of the heatmap: each view's own, fixed [−1, 1], or locked to the range shown when locking",
         [h("label", {}, ["scale ", colorScale])]),
       unit("show only the lasso-selected pairs in the heatmap", [h("label", {}, [selFilter, "heatmap: selection only"])]),
@@ -218,6 +221,8 @@ export function createControls(model) {
     quadrant.el.value = model.get("cluster_quadrant");
     pick(leafOrder, model.get("cluster_leaf_order"));
     quadrant.el.disabled = leafOrder.disabled = !model.get("cluster");
+    orderBy.refresh(model.get("order_by"));
+    pick(orderBy.el, model.get("order_by"));
     pick(colorScale, model.get("color_scale"));
     projection.refresh(model.get("projection"));
     projection.el.value = model.get("projection");
@@ -229,7 +234,7 @@ export function createControls(model) {
   }
   const events = "change:model change:models change:filter_pattern change:filter_regex change:n_total " +
     "change:gap_closed change:gap_scope change:gap_scopes change:gap_readout change:cluster change:cluster_quadrant " +
-    "change:quadrants change:cluster_leaf_order change:color_scale change:projection change:projections " +
+    "change:quadrants change:cluster_leaf_order change:order_by change:order_options change:color_scale change:projection change:projections " +
     "change:projection_scope change:projection_scopes change:selection_filter";
   life.add(onModel(model, events, sync));
   life.add(onModel(model, "change:n_view change:order_hash change:filter_error", answered));

@@ -145,6 +145,7 @@ export function createHoverPanel(model, { group, rpc, source, hasHeatmap = false
       const first = msg.items[0];
       if (!first) { value.textContent = ""; return; }
       if (msg.origin === "search") value.textContent = `pair ${first.pair} (jumped to)`;
+      else if (msg.origin === "outliers") value.textContent = `pair ${first.pair} (outlier list)`;
       else if (msg.point === "pair") value.textContent = `joint point of pair ${first.pair}`;
       else value.textContent = `${first.modality} point of pair ${first.pair}`;
       const cos = onePair(msg) ? cosineOf(first.pair) : null;

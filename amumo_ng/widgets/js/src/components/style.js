@@ -118,6 +118,10 @@ const CSS = `
 .amumo-ng .amumo-prompt-hit { display: flex; gap: 4px; cursor: pointer; white-space: nowrap; }
 .amumo-ng .amumo-prompt-hit:hover { background: #eef; }
 .amumo-ng .amumo-prompt-hit .amumo-ellipsis { flex: 1 1 auto; min-width: 0; }
+/* the outlier list (outlier-list.js): a box of fixed height, its entries scroll */
+.amumo-ng .amumo-outliers .amumo-prompt-row select { flex: 1 1 auto; min-width: 0; font-size: 11px; }
+.amumo-ng .amumo-outlier-entries { height: 84px; overflow-y: auto; font-size: 11px; line-height: 14px; }
+.amumo-ng .amumo-outlier-entry.amumo-active-entry { background: #dde6f6; }
 
 /* the standalone heatmap and scatter widgets */
 .amumo-ng.amumo-views, .amumo-ng .amumo-views { display: flex; flex-wrap: wrap; gap: 12px; align-items: flex-start; }
