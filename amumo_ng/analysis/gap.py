@@ -11,7 +11,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from .validation import EmbeddingError, as_pair, finite_number, l2_normalize
+from .validation import EmbeddingError, as_pair, finite_number, l2_normalize, row_chunks
 
 #: Default δ grid of :func:`gap_loss_curve`: −5..5 in steps of 0.25 (41 values).
 DEFAULT_DELTAS = np.round(np.arange(-5.0, 5.0 + 1e-9, 0.25), 10)
@@ -51,16 +51,27 @@ def modality_gap(image, text) -> ModalityGap:
 
 
 def _renormalize(x: np.ndarray, what: str) -> np.ndarray:
-    """L2-normalise shifted rows, refusing rows that the shift collapsed to (near) zero."""
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    if np.any(norms < _MIN_NORM):
-        row = int(np.flatnonzero(norms[:, 0] < _MIN_NORM)[0])
-        raise EmbeddingError(f"{what}: the shift moved row {row} onto the origin; it has no direction")
-    return (x / norms).astype(np.float32, copy=False)
+    """L2-normalise shifted rows IN PLACE (float32 ``x``; blocks of rows, no temporaries of its
+    size), refusing rows that the shift collapsed to (near) zero."""
+    x = np.asarray(x, dtype=np.float32)
+    for start, stop in row_chunks(*x.shape):
+        block = x[start:stop]
+        norms = np.sqrt(np.einsum("ij,ij->i", block, block, dtype=np.float64)).astype(np.float32)
+        if np.any(norms < _MIN_NORM):
+            row = start + int(np.flatnonzero(norms < _MIN_NORM)[0])
+            raise EmbeddingError(f"{what}: the shift moved row {row} onto the origin; it has no direction")
+        block /= norms[:, None]
+    return x
 
 
-def _shift_units(img_u: np.ndarray, txt_u: np.ndarray, offset: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(normalise(Î − offset), normalise(T̂ + offset))`` for a float32 offset [d]."""
+def _shift_units(img_u: np.ndarray, txt_u: np.ndarray, offset: np.ndarray,
+                 inplace: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """``(normalise(Î − offset), normalise(T̂ + offset))`` for a float32 offset [d]; ``inplace``
+    overwrites the (caller-owned float32) inputs instead of allocating two new arrays."""
+    if inplace:
+        np.subtract(img_u, offset, out=img_u)
+        np.add(txt_u, offset, out=txt_u)
+        return _renormalize(img_u, "image embeddings"), _renormalize(txt_u, "text embeddings")
     return (_renormalize(img_u - offset, "image embeddings"),
             _renormalize(txt_u + offset, "text embeddings"))
 
@@ -82,7 +93,7 @@ def close_gap(image, text, gap: Optional[ModalityGap] = None) -> tuple[np.ndarra
     vector = np.asarray(gap.vector, dtype=np.float32)
     if vector.shape != (img.shape[1],):
         raise EmbeddingError(f"gap vector has shape {vector.shape}; the embeddings have d = {img.shape[1]}")
-    return _shift_units(img_u, txt_u, vector / np.float32(2.0))
+    return _shift_units(img_u, txt_u, vector / np.float32(2.0), inplace=True)
 
 
 def shift_gap(image, text, delta: float) -> tuple[np.ndarray, np.ndarray]:
@@ -97,7 +108,7 @@ def shift_gap(image, text, delta: float) -> tuple[np.ndarray, np.ndarray]:
     delta = _check_delta(delta)
     img_u, txt_u = l2_normalize(img), l2_normalize(txt)
     direction = _gap_of_units(img_u, txt_u).direction
-    return _shift_units(img_u, txt_u, np.float32(delta / 2.0) * direction)
+    return _shift_units(img_u, txt_u, np.float32(delta / 2.0) * direction, inplace=True)
 
 
 def _check_delta(delta) -> float:

@@ -235,11 +235,58 @@ def contrastive_loss(image, text, scale: float, batch_size: int | None = None, c
 
 
 def _symmetric_ce_sums(image: np.ndarray, text: np.ndarray, scale: float, max_cells: int = 1 << 23) -> tuple[float, float]:
-    """(sum over i of CE(image i -> texts, target i), sum over i of CE(text i -> images, target i)),
-    from the per-pair terms of :func:`contrastive_terms` (one chunked pass, no n x n matrix)."""
-    terms = contrastive_terms(image, text, scale, max_cells=max_cells)
-    return (float(terms.image_lse.sum() - terms.positives.sum()),
-            float(terms.text_lse.sum() - terms.positives.sum()))
+    """(sum over i of CE(image i -> texts, target i), sum over i of CE(text i -> images, target i))
+    of one batch of unit rows: :func:`symmetric_lse` (one exponential per logit, no n x n matrix)."""
+    pos, row_lse, col_lse = symmetric_lse(image, text, scale, max_cells=max_cells)
+    return float(row_lse.sum() - pos.sum()), float(col_lse.sum() - pos.sum())
+
+
+#: A column whose maximum lies more than this below the largest row maximum of a chunk is summed
+#: on its own (see :func:`symmetric_lse`); terms more than 40 below a column's maximum are < e^-40
+#: of it, and float32 exponentials underflow below e^-87, so 87 - 40 = 47 keeps every term that counts.
+_COLUMN_SAFE_SPAN = 47.0
+
+
+def symmetric_lse(image_unit: np.ndarray, text_unit: np.ndarray, scale: float,
+                  max_cells: int = 1 << 23) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(positives, row log-sum-exps, column log-sum-exps), float64 [n] each, of the logits
+    L = scale · Î Tᵀ of one batch of UNIT rows [n, d] (nats; the symmetric InfoNCE of pair k is
+    ½(row_lse[k] + col_lse[k]) − positives[k]).
+
+    One float32 exponential per logit: per row chunk, E = exp(L − m) with m the row maxima gives
+    the row sums, and the column sums are the product w·E with w = exp(m − max m) (one matrix-vector
+    product), combined across chunks with ``logaddexp``. A column whose maximum lies more than
+    :data:`_COLUMN_SAFE_SPAN` below max m could have lost terms to float32 underflow; it is summed
+    again on its own, shifted by its own maximum, so the result is exact to float32 rounding for
+    any scale. Sums, logs and the combination in float64."""
+    n = image_unit.shape[0]
+    rows = max(1, min(n, int(max_cells) // max(1, n)))
+    img32 = np.ascontiguousarray(image_unit, dtype=np.float32) * np.float32(scale)
+    txt32 = np.ascontiguousarray(text_unit, dtype=np.float32)
+    positives = np.einsum("ij,ij->i", img32, txt32, dtype=np.float64)
+    row_lse = np.empty(n)
+    col_lse = np.full(n, -np.inf)
+    work = np.empty((rows, n), dtype=np.float32)
+    for start in range(0, n, rows):
+        logits = img32[start:start + rows] @ txt32.T
+        r = logits.shape[0]
+        e = work[:r]
+        m = logits.max(axis=1)
+        col_max = logits.max(axis=0)
+        np.subtract(logits, m[:, None], out=e)
+        np.exp(e, out=e)
+        row_lse[start:start + r] = m.astype(np.float64) + np.log(e.sum(axis=1, dtype=np.float64))
+        top = float(m.max())
+        w = np.exp(m.astype(np.float64) - top).astype(np.float32)
+        with np.errstate(divide="ignore"):
+            chunk_lse = top + np.log((w @ e).astype(np.float64))
+        unsafe = np.flatnonzero(top - col_max > _COLUMN_SAFE_SPAN)
+        if unsafe.size:
+            cols = logits[:, unsafe] - col_max[unsafe][None, :]
+            chunk_lse[unsafe] = col_max[unsafe].astype(np.float64) + np.log(
+                np.exp(cols).sum(axis=0, dtype=np.float64))
+        np.logaddexp(col_lse, chunk_lse, out=col_lse)
+    return positives, row_lse, col_lse
 
 
 @dataclass(frozen=True)
@@ -276,33 +323,46 @@ class ContrastiveTerms:
 
 
 def contrastive_terms(image_unit: np.ndarray, text_unit: np.ndarray, scale: float,
-                      max_cells: int = 1 << 23) -> ContrastiveTerms:
+                      max_cells: int = 1 << 23, with_correct: bool = True) -> ContrastiveTerms:
     """:class:`ContrastiveTerms` of one batch of UNIT rows ``image_unit``, ``text_unit`` [n, d].
 
     One pass over row chunks of the logits ``scale * image @ text.T`` (at most ``max_cells`` logits
-    at a time, default 8M = 64 MB of float64): row log-sum-exps directly, column log-sum-exps with an
+    at a time, default 8M = 32 MB of float32): row log-sum-exps directly, column log-sum-exps with an
     online (running max, rescaled sum) update, so the whole-set terms at n = 10,000-100,000 need no
-    n x n matrix and one matrix product. Products in float32 (|error| < 1e-6 * scale per logit),
-    reductions in float64. Callers validate and normalise (see :func:`contrastive_loss`).
+    n x n matrix and one matrix product. Products, shifts and exponentials in float32 (each shifted
+    by its row's or column's running maximum, so nothing overflows; |error| < 1e-6 * scale per
+    logit), sums and logs in float64. ``with_correct=False`` skips the top-1 test (``correct`` is
+    then all False) for callers that only need the loss. Callers validate and normalise (see
+    :func:`contrastive_loss`).
     """
     n = image_unit.shape[0]
     rows = max(1, min(n, int(max_cells) // max(1, n)))
-    img32, txt32 = image_unit.astype(np.float32), text_unit.astype(np.float32)
+    img32 = np.ascontiguousarray(image_unit, dtype=np.float32)
+    txt32 = np.ascontiguousarray(text_unit, dtype=np.float32)
+    s32 = np.float32(scale)
     col_max = np.full(n, -np.inf)
     col_sum = np.zeros(n)
     positives = np.empty(n)
     image_lse = np.empty(n)
-    correct = np.empty(n, dtype=bool)
+    correct = np.zeros(n, dtype=bool)
+    work = np.empty((rows, n), dtype=np.float32)
     for start in range(0, n, rows):
-        logits = scale * (img32[start:start + rows] @ txt32.T).astype(np.float64)
+        logits = img32[start:start + rows] @ txt32.T
+        logits *= s32
         r = logits.shape[0]
+        shifted = work[:r]
         pos = logits[np.arange(r), np.arange(start, start + r)]
         m = logits.max(axis=1)
-        image_lse[start:start + r] = m + np.log(np.exp(logits - m[:, None]).sum(axis=1))
+        np.subtract(logits, m[:, None], out=shifted)
+        np.exp(shifted, out=shifted)
+        image_lse[start:start + r] = m.astype(np.float64) + np.log(shifted.sum(axis=1, dtype=np.float64))
         positives[start:start + r] = pos
-        correct[start:start + r] = (logits >= pos[:, None]).sum(axis=1) == 1
-        new_max = np.maximum(col_max, logits.max(axis=0))
-        col_sum = col_sum * np.exp(col_max - new_max) + np.exp(logits - new_max).sum(axis=0)
+        if with_correct:
+            correct[start:start + r] = (logits >= pos[:, None]).sum(axis=1) == 1
+        new_max = np.maximum(col_max, logits.max(axis=0).astype(np.float64))
+        np.subtract(logits, new_max.astype(np.float32)[None, :], out=shifted)
+        np.exp(shifted, out=shifted)
+        col_sum = col_sum * np.exp(col_max - new_max) + shifted.sum(axis=0, dtype=np.float64)
         col_max = new_max
     return ContrastiveTerms(positives=positives, image_lse=image_lse, text_lse=col_max + np.log(col_sum),
                             correct=correct)

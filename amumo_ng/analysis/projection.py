@@ -31,7 +31,8 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from .validation import as_pair, l2_normalize
+from .sampled_fit import MAX_FIT_POINTS, PLACE_CHUNK, fit_on_sample
+from .validation import as_pair, l2_normalize, row_chunks, unit_rows
 
 METHODS = ("pca", "umap", "tsne", "umap-oos", "joint")
 JOINT_METHODS = ("pca", "umap", "tsne")
@@ -203,24 +204,43 @@ def unique_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return x[first[order]], rank[np.asarray(inverse).reshape(-1)]
 
 
-def _pca_2d(x: np.ndarray, return_fit: bool = False):
+def _pca_2d(x, return_fit: bool = False):
     """First two principal-component scores of rows ``x`` [m, k] (float32 [m, 2]).
 
-    Eigen-decomposition of the k×k covariance (O(m·k²)); each axis's sign is fixed so its largest
-    loading is positive (deterministic). ``return_fit``: ``(scores, mean [k], components [k, 2])`` (float64).
+    ``x`` may also be a sequence of blocks of rows ([Î, T̂]: the rows are their concatenation), so
+    the two modalities are never stacked into one copy. Mean and k×k covariance are accumulated
+    over row chunks (float32 products, float64 sums), so no float64 copy of the rows is made and the
+    extra memory is one chunk; then an eigen-decomposition (O(m·k²) in all). Each axis's sign is
+    fixed so its largest loading is positive (deterministic). ``return_fit``:
+    ``(scores, mean [k], components [k, 2])`` (float64).
     """
-    x64 = x.astype(np.float64)
-    mean = x64.mean(axis=0)
-    centered = x64 - mean
-    cov = centered.T @ centered / max(1, x.shape[0] - 1)
+    blocks = [x] if isinstance(x, np.ndarray) else list(x)
+    blocks = [np.asarray(b, dtype=np.float32) for b in blocks]
+    k = blocks[0].shape[1]
+    m = sum(b.shape[0] for b in blocks)
+    total = np.zeros(k)
+    for b in blocks:
+        for s0, s1 in row_chunks(*b.shape):
+            total += b[s0:s1].sum(axis=0, dtype=np.float64)
+    mean = total / max(1, m)
+    mean32 = mean.astype(np.float32)
+    cov = np.zeros((k, k))
+    for b in blocks:
+        for s0, s1 in row_chunks(*b.shape):
+            c = b[s0:s1] - mean32
+            cov += (c.T @ c).astype(np.float64)
+    cov /= max(1, m - 1)
     values, vectors = np.linalg.eigh(cov)
     axes = vectors[:, np.argsort(values)[::-1][:2]]
     if axes.shape[1] < 2:  # a 1-D embedding: second coordinate is 0
         axes = np.hstack([axes, np.zeros((axes.shape[0], 1))])
     signs = np.sign(axes[np.abs(axes).argmax(axis=0), np.arange(2)])
     signs[signs == 0] = 1.0
-    scores = (centered @ (axes * signs)).astype(np.float32)
-    return (scores, mean, axes * signs) if return_fit else scores
+    components = axes * signs
+    comp32, offset = components.astype(np.float32), (mean @ components).astype(np.float32)
+    scores = np.concatenate([b @ comp32 for b in blocks]) - offset
+    scores = scores.astype(np.float32, copy=False)
+    return (scores, mean, components) if return_fit else scores
 
 
 def _tsne(x: np.ndarray, perplexity: float, random_state: int) -> np.ndarray:
@@ -275,6 +295,7 @@ def project(
     n_epochs: Optional[int] = None,
     progress: Optional[ProgressCallback] = None,
     cancel=None,
+    max_fit_points: Optional[int] = None,
 ) -> Projection:
     """Project ``n >= 2`` aligned pairs (raw float [n, d]) to 2-D with ``method`` (see module doc).
 
@@ -284,7 +305,11 @@ def project(
     fitting on k unique points, transforming, done; umap-learn and scikit-learn report nothing
     during a fit). ``cancel`` is a ``threading.Event`` or a callable returning True to stop: it is
     checked at every stage boundary and a cancelled call raises :class:`Cancelled` there (a running
-    UMAP/t-SNE fit itself is not interrupted).
+    UMAP/t-SNE fit itself is not interrupted). Above ``max_fit_points`` points (default
+    :data:`~amumo_ng.analysis.sampled_fit.MAX_FIT_POINTS`, 50,000) UMAP and t-SNE are fitted on a
+    seeded random sample and the other points placed afterwards (:mod:`amumo_ng.analysis.sampled_fit`);
+    ``params`` then records ``fit_points`` and ``placed_by``. PCA always uses every point, without
+    stacking or float64 copies of the rows.
     """
     if method not in METHODS:
         raise ValueError(f"unknown projection method {method!r}; expected one of {METHODS}")
@@ -295,26 +320,64 @@ def project(
     fit_args = (n_neighbors, perplexity, random_state, n_epochs)
     step(0.0, "normalising")
     img, txt = as_pair(image, text, min_rows=2)
-    img_u, txt_u = l2_normalize(img), l2_normalize(txt)
+    img_u, txt_u = unit_rows(img), unit_rows(txt)  # no copy of rows that are unit already
     n = img.shape[0]
+    max_fit = MAX_FIT_POINTS if max_fit_points is None else max(MIN_FIT_ROWS, int(max_fit_points))
+    fit: dict = {}  # PCA's linear map (pca_mean, pca_components) or the UMAP model, kept on the Projection
+
+    def sampled(blocks, how, what):
+        return fit_on_sample(blocks, how, lambda rows: _fit_distinct(rows, f"sampled {what}", how, step, 0.15,
+                                                                     fit_args + (fit,)),
+                             fit, random_state, step, max_fit, what)
+
     if method == "joint":
         pairs = np.hstack([img_u, txt_u])
-        pair_xy = _fit_distinct(pairs, "pairs (image | text concatenated)", joint_method, step, 0.05, fit_args)
+        what = "pairs (image | text concatenated)"
+        if joint_method != "pca" and n > max_fit:
+            pair_xy = sampled([pairs], joint_method, "pairs")
+        else:
+            pair_xy = _fit_distinct(pairs, what, joint_method, step, 0.05, fit_args)
         step(1.0, "done")
-        return Projection(None, None, np.ascontiguousarray(pair_xy), method, params)
-    fit: dict = {}  # PCA's linear map (pca_mean, pca_components), kept on the Projection
+        return Projection(None, None, np.ascontiguousarray(pair_xy), method, _sampling(params, fit))
     if method == "umap-oos":
-        image_xy, text_xy = _umap_out_of_sample(img_u, txt_u, step, fit_args, fit)
+        image_xy, text_xy = _umap_out_of_sample(img_u, txt_u, step, fit_args, fit, max_fit, sampled)
+    elif method == "pca":
+        step(0.05, f"fitting PCA on {2 * n} points (images and texts)")
+        both = _fit_2d((img_u, txt_u), method, *fit_args, fit)
+        image_xy, text_xy = both[:n], both[n:]
+    elif 2 * n > max_fit:
+        both = sampled((img_u, txt_u), method, "points (images and texts)")
+        image_xy, text_xy = both[:n], both[n:]
     else:
         both = _fit_distinct(np.vstack([img_u, txt_u]), "points (images and texts)", method, step, 0.05,
                              fit_args + (fit,))
         image_xy, text_xy = both[:n], both[n:]
     step(1.0, "done")
-    return Projection(np.ascontiguousarray(image_xy), np.ascontiguousarray(text_xy), None, method, params, **fit)
+    return Projection(np.ascontiguousarray(image_xy), np.ascontiguousarray(text_xy), None, method,
+                      _sampling(params, fit), **{k: v for k, v in fit.items() if k in _FIT_FIELDS})
 
 
-def _umap_out_of_sample(img_u, txt_u, step: ProgressCallback, fit_args: tuple, fit: dict):
-    """UMAP fitted on the distinct images, distinct texts placed by ``transform``: ([n, 2], [n, 2]); the model in ``fit``."""
+_FIT_FIELDS = ("pca_mean", "pca_components", "umap_model")
+
+
+def _sampling(params: dict, fit: dict) -> dict:
+    """``params`` plus ``fit_points`` and ``placed_by`` when the fit used a sample."""
+    extra = {k: fit[k] for k in ("fit_points", "placed_by") if k in fit}
+    return {**params, **extra} if extra else params
+
+
+def _umap_out_of_sample(img_u, txt_u, step: ProgressCallback, fit_args: tuple, fit: dict,
+                        max_fit: int = MAX_FIT_POINTS, sampled=None):
+    """UMAP fitted on the distinct images, distinct texts placed by ``transform``: ([n, 2], [n, 2]); the model in ``fit``.
+    More than ``max_fit`` images: fitted on a sample of them (``sampled``), texts transformed in chunks."""
+    if sampled is not None and len(img_u) > max_fit:
+        image_xy = sampled([img_u], "umap", "images")
+        model = fit["umap_model"]
+        text_xy = np.empty((len(txt_u), 2), dtype=np.float32)
+        for c0 in range(0, len(txt_u), PLACE_CHUNK):
+            step(0.95, f"transforming: placing texts in the image map, {c0:,} of {len(txt_u):,} done")
+            text_xy[c0:c0 + PLACE_CHUNK] = model.transform(txt_u[c0:c0 + PLACE_CHUNK])
+        return image_xy, text_xy
     n_neighbors, _, random_state, n_epochs = fit_args
     step(0.05, f"deduplicating {len(img_u)} images and {len(txt_u)} texts")
     images, image_inverse = unique_rows(img_u)

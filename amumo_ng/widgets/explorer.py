@@ -6,9 +6,6 @@ through a window-level event bus.
 """
 from __future__ import annotations
 
-import math
-import threading
-
 import numpy as np
 
 import traitlets as t
@@ -19,13 +16,12 @@ from .augment_control import AugmentControlMixin
 from .heatmap import HeatmapMixin
 from .path_overlay import PathOverlayMixin
 from .prompt_search import PromptSearchMixin
+from .readout_panel import READOUT_SYNC_LIMIT, ReadoutPanelMixin  # noqa: F401 (re-exported)
 from .scatter import ScatterMixin
 from .scatter_colors import ColorByMixin
 from .outlier_list import OutlierListMixin
 from .search import SearchMixin
 
-#: Up to this many pairs the gap/loss readout is computed before the Explorer returns.
-READOUT_SYNC_LIMIT = 2000
 
 #: Session traits the Explorer's controls set (two-way linked).
 CONTROL_TRAITS = (
@@ -34,13 +30,8 @@ CONTROL_TRAITS = (
 )
 
 
-def _clean(value: float):
-    """JSON-safe float (NaN -> None)."""
-    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
-
-
 class Explorer(PathOverlayMixin, PromptSearchMixin, HeatmapMixin, ScatterMixin, ColorByMixin, SearchMixin,
-               AugmentControlMixin, OutlierListMixin, SessionWidget):
+               AugmentControlMixin, OutlierListMixin, ReadoutPanelMixin, SessionWidget):
     """Linked similarity heatmap, projection scatter and hover panel with controls.
 
     Parameters
@@ -80,7 +71,6 @@ class Explorer(PathOverlayMixin, PromptSearchMixin, HeatmapMixin, ScatterMixin, 
     gap_closed = t.Bool(False).tag(sync=True)
     gap_scope = t.Unicode("view", help="pairs the gap is closed and read out on: 'view' or 'all'").tag(sync=True)
     gap_scopes = t.List(t.List(t.Unicode()), [list(g) for g in GAP_SCOPES]).tag(sync=True)
-    gap_readout = t.Dict().tag(sync=True)
     cluster = t.Bool(False).tag(sync=True)
     cluster_quadrant = t.Unicode("image-image").tag(sync=True)
     quadrants = t.List(t.List(t.Unicode()), [list(q) for q in QUADRANTS]).tag(sync=True)
@@ -94,8 +84,7 @@ class Explorer(PathOverlayMixin, PromptSearchMixin, HeatmapMixin, ScatterMixin, 
         t.dlink((self.session, "filter_error"), (self, "filter_error"))
         for name, value in session_state.items():
             setattr(self.session, name, value)
-        self.session.observe(self._refresh_readout, names=["model", "data_version", "indices", "gap_scope"])
-        self._refresh_readout(None)
+        self._init_readout()
         self._init_heatmap()
         self._init_scatter()
         self._init_colors()
@@ -103,41 +92,6 @@ class Explorer(PathOverlayMixin, PromptSearchMixin, HeatmapMixin, ScatterMixin, 
         self._init_prompt_search()
         self._init_path_overlay()
         self._init_outliers()
-
-    def _readout_key(self) -> tuple:
-        session = self.session
-        scope, idx = session.gap_pairs()
-        return session.data_key(), scope, None if idx is None else session.indices_key()
-
-    def _refresh_readout(self, _change) -> None:
-        """Gap/loss readout of the pairs :meth:`Session.gap_pairs` names: at once for small sets,
-        else in a worker thread (the loss costs O(n²·d)); ``{"pending": True, "n": ...}`` meanwhile.
-        A readout that finishes after the view changed again is dropped."""
-        session, key = self.session, self._readout_key()
-        if key == getattr(self, "_readout_shown", None):
-            return
-        self._readout_shown = key
-        scope, idx = session.gap_pairs()
-        n = session.n_total if idx is None else int(idx.size)
-
-        def publish():
-            readouts = session.readouts()
-            if self._readout_key() == key:
-                self.gap_readout = {k: _clean(v) for k, v in readouts.items()}
-
-        if n <= READOUT_SYNC_LIMIT:
-            publish()
-            return
-        self.gap_readout = {"pending": True, "n": n, "scope": scope, "n_total": session.n_total}
-        self._readout_thread = threading.Thread(target=publish, name="amumo-readout", daemon=True)
-        self._readout_thread.start()
-
-    def wait_readout(self, timeout: float = None) -> dict:
-        """Block until the gap/loss readout is computed; returns it."""
-        thread = getattr(self, "_readout_thread", None)
-        if thread is not None:
-            thread.join(timeout)
-        return self.gap_readout
 
     def selected(self):
         """The lasso selection as a pandas DataFrame, one row per selected pair: ``index`` (pair

@@ -37,7 +37,7 @@ def stacked_view_vectors(session, budget: int) -> tuple[bytes, int]:
     img, txt = session.view_vectors()
     if 4 * (img.size + txt.size) > budget:
         return b"", 0
-    rows = l2_normalize(np.concatenate([img, txt]))
+    rows = l2_normalize(np.concatenate([np.asarray(img), np.asarray(txt)]))
     return np.ascontiguousarray(rows, dtype=np.float32).tobytes(), int(rows.shape[1])
 
 

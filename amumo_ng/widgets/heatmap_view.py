@@ -93,7 +93,7 @@ def region_view(session, r0: int, r1: int, c0: int, c1: int, grid: int,
     from ..analysis.similarity import level_of_detail_tile
 
     img, txt = session.view_vectors()
-    lod = level_of_detail_tile(img, txt, (r0, r1), (c0, c1), max(2, int(grid)))
+    lod = level_of_detail_tile(img, txt, (r0, r1), (c0, c1), max(2, int(grid)), unit=True)
     values = np.asarray(lod.values, dtype=np.float32)
     small = (r1 - r0) * (c1 - c0) <= float_limit * float_limit
     vmin, vmax = float(vmin), float(vmax)

@@ -18,6 +18,8 @@ view, a bad choice). Also the Explorer's ``order_by`` control (``order_options``
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import traitlets as t
 
@@ -40,6 +42,10 @@ OPTION_LABELS = (
     ("text-conformity-high", "high text conformity (vague)"),
     ("conformity-difference", "largest |image − text conformity|"),
 )
+
+
+#: Above this many pairs the statistics behind the list are computed in the background.
+OUTLIER_SYNC_LIMIT = 20_000
 
 
 class OutlierListMixin(t.HasTraits):
@@ -79,9 +85,36 @@ class OutlierListMixin(t.HasTraits):
         among = None if idx.size == session.n_total else idx
         return rank_statistics(stats, by=self.outlier_by, k=min(self.outlier_k, int(idx.size)), among=among)
 
+    def _statistics_pending(self) -> bool:
+        """True when the statistics of a large set are not cached yet: they are then computed in
+        a worker thread (O(n·d), a second at 100,000 pairs) and the list refreshed when they land."""
+        session = self.session
+        key = ("pair-statistics", session.data_key())
+        if session.n_total <= OUTLIER_SYNC_LIMIT or session._cache.peek(key) is not None:
+            return False
+        if getattr(self, "_outlier_key", None) != key:
+            self._outlier_key = key
+
+            def work():
+                try:
+                    session.pair_statistics()
+                except Exception:  # noqa: BLE001 - shown by the refresh below
+                    pass
+                self._refresh_outliers(None)
+
+            threading.Thread(target=work, name="amumo-outliers", daemon=True).start()
+        with self.hold_sync():
+            self.outlier_entries = []
+            self.outlier_error = ""
+            self.outlier_info = {"by": self.outlier_by, "k": 0, "ranked": int(session.k), "n": int(session.n_total),
+                                 "model": session.model, "seq": self._outlier_seq, "pending": True}
+        return True
+
     @serialized
     def _refresh_outliers(self, _change) -> None:
         self._outlier_seq += 1
+        if self._statistics_pending():
+            return
         try:
             ranking = self._ranking()
         except EmbeddingError as exc:
@@ -110,6 +143,10 @@ class OutlierListMixin(t.HasTraits):
             raise ValueError(f"unknown outlier ranking {by!r}; choose one of {', '.join(OUTLIER_RANKINGS)}")
         if k is not None and (isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= MAX_OUTLIERS):
             raise ValueError(f"k must be an integer from 1 to {MAX_OUTLIERS}, got {k!r}")
+        try:
+            self.session.pair_statistics()  # at once, here: the caller waits for the table
+        except EmbeddingError:
+            pass  # the refresh says why
         with self.hold_sync():
             if by is not None:
                 self.outlier_by = by

@@ -54,15 +54,16 @@ def scale_to_view(xy, fit_rows: Optional[np.ndarray] = None) -> tuple[np.ndarray
     xy = check_positions(xy)
     if len(xy) == 0:
         return np.zeros((0, 2), np.float32), np.zeros(0, np.uint8)
-    rows = xy if fit_rows is None or len(fit_rows) == 0 else xy[np.asarray(fit_rows, dtype=np.intp)]
-    centre, factor = view_transform(xy, fit_rows)
+    every = fit_rows is None or len(fit_rows) == 0
+    centre, factor = _transform(xy, None if every else fit_rows)
     scaled = (xy - centre) * factor
-    fitted = np.ones(len(xy), dtype=bool)
-    if rows is not xy:
-        fitted[:] = False
-        fitted[np.asarray(fit_rows, dtype=np.intp)] = True
     # a relative tolerance: the extreme points of a bounding-box fit land on the edge up to rounding
     outside = (np.abs(scaled) > EDGE * (1 + 1e-6)).any(axis=1)
+    if every:  # every point fitted: one clamp, no masks
+        np.clip(scaled, -EDGE, EDGE, out=scaled)
+        return scaled.astype(np.float32), outside.astype(np.uint8)
+    fitted = np.zeros(len(xy), dtype=bool)
+    fitted[np.asarray(fit_rows, dtype=np.intp)] = True
     clamped = (outside & fitted).astype(np.uint8)
     # the points fitted (the pairs in view) are clamped to the square; the others are context drawn
     # where they lie (off the view until the user pans), bounded only to keep coordinates sane
@@ -74,7 +75,11 @@ def view_transform(xy, fit_rows: Optional[np.ndarray] = None) -> tuple[np.ndarra
     """(centre float64 [2], factor): :func:`scale_to_view` maps a position p (units of ``xy``) to
     ``(p − centre) · factor`` before clamping, so other vectors placed in the same projection
     (an interpolation path, a typed prompt) land where the points are drawn."""
-    xy = check_positions(xy)
+    return _transform(check_positions(xy), fit_rows)
+
+
+def _transform(xy: np.ndarray, fit_rows) -> tuple[np.ndarray, float]:
+    """:func:`view_transform` of checked positions ``xy`` (float64 [m, 2])."""
     if len(xy) == 0:
         return np.zeros(2), 0.0
     rows = xy if fit_rows is None or len(fit_rows) == 0 else xy[np.asarray(fit_rows, dtype=np.intp)]

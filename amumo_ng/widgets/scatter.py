@@ -19,8 +19,9 @@ from .scatter_colors import ColorByMixin
 from .point_layout import point_rows, scale_to_view
 
 PROJECTION_LABELS = dict(PROJECTIONS)
-#: Above this many pairs the pair lines start switched off (the user can turn them on).
-LINES_DEFAULT_LIMIT = 20000
+#: Above this many pairs the pair lines start switched off; turned on, the browser draws the lines of
+#: the pairs in view (when at most 20,000) or of the selection instead of all of them.
+LINES_DEFAULT_LIMIT = 100_000
 
 
 def normalize_points(xy: np.ndarray, fit_rows=None) -> np.ndarray:
@@ -53,7 +54,8 @@ def layout_points(projection, indices=None) -> PointLayout:
         xy = np.concatenate([np.asarray(projection.image_xy), np.asarray(projection.text_xy)])
         kind = "modality"
     n_pairs = len(xy) if kind == "pair" else len(xy) // 2
-    rows = None if indices is None else point_rows(indices, n_pairs, kind)
+    every = indices is None or len(indices) == n_pairs  # session indices are sorted and unique
+    rows = None if every else point_rows(indices, n_pairs, kind)
     positions, clamped = scale_to_view(xy, rows)
     return PointLayout(positions, kind, clamped)
 

@@ -210,9 +210,9 @@ def test_explorer_needs_data_or_session():
 
 
 def test_large_readout_is_computed_in_the_background(monkeypatch):
-    import amumo_ng.widgets.explorer as explorer_module
+    import amumo_ng.widgets.readout_panel as readout_panel
 
-    monkeypatch.setattr(explorer_module, "READOUT_SYNC_LIMIT", 10)
+    monkeypatch.setattr(readout_panel, "READOUT_SYNC_LIMIT", 10)
     emb = make_embeddings(30)
     ex = amumo_ng.Explorer(emb)
     readout = ex.wait_readout(timeout=60)

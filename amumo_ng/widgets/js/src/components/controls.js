@@ -121,7 +121,12 @@ export function createControls(model) {
     tr.append(cells[`${key}:mark`] = h("td", { class: "amumo-mark", title: "shown now" }));
     return tr;
   };
-  const caption = h("caption", { "data-amumo": "gap-caption" });
+  const captionText = h("span", { "data-amumo": "gap-caption-text" });
+  const readoutProgress = h("progress", { class: "amumo-progress", max: 1, value: 0, "data-amumo": "gap-progress" });
+  // a readout of many pairs runs in the kernel's background: "stop" cancels it (custom message)
+  const stopReadout = h("button", { "data-amumo": "gap-cancel", text: "stop", title: "stop computing the loss" });
+  stopReadout.addEventListener("click", () => model.send({ type: "cancel_readout", req: 0 }));
+  const caption = h("caption", { "data-amumo": "gap-caption" }, [captionText, readoutProgress, stopReadout]);
   const rows = { open: row("open", "before closing"), closed: row("closed", "after closing") };
   const readout = h("table", { class: "amumo-readout", "data-amumo": "gap-readout" }, [
     caption,
@@ -137,10 +142,15 @@ export function createControls(model) {
     readout.setAttribute("data-pending", pending ? "true" : "false");
     const nTotal = r.n_total != null ? r.n_total : model.get("n_total");
     let text = r.scope === "all" ? `all ${nTotal} pairs` : `${pairs(r.n)} in view of ${nTotal}`;
-    if (pending) text += " · computing…";
+    if (r.cancelled) text += " · loss not computed (stopped)";
+    else if (pending) text += r.progress != null && r.distance_before != null
+      ? ` · computing the loss… ${Math.round(100 * r.progress)}%` : " · computing…";
     else if (r.n === 0) text = "no pairs in view: nothing to measure";
-    else if (r.loss_batch_size) text += ` · loss in batches of ${r.loss_batch_size}`;
-    caption.textContent = text;
+    if (!pending && !r.cancelled && r.loss_batch_size) text += ` · loss in batches of ${r.loss_batch_size}`;
+    captionText.textContent = text;
+    readoutProgress.style.display = pending ? "" : "none";
+    readoutProgress.value = r.progress || 0;
+    stopReadout.style.display = pending ? "" : "none";
     readout.title = `modality gap and contrastive loss of ${text}`;
     const values = {
       open: [r.distance_before, r.loss_before, r.loss_compat_before],
@@ -149,7 +159,9 @@ export function createControls(model) {
     const current = model.get("gap_closed") ? "closed" : "open";
     for (const key of ["open", "closed"]) {
       ["distance", "loss", "compat"].forEach((col, i) => {
-        cells[`${key}:${col}`].textContent = pending ? "…" : fmt(values[key][i], col === "distance" ? 4 : 3);
+        const v = values[key][i]; // a pending readout shows what it has (the distances come first)
+        cells[`${key}:${col}`].textContent = v == null && (pending || r.cancelled) ? (pending ? "…" : "–")
+          : fmt(v, col === "distance" ? 4 : 3);
       });
       const shown = key === current;
       rows[key].classList.toggle("amumo-current", shown);

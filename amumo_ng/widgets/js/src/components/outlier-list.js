@@ -49,7 +49,9 @@ export function createOutlierList(model, { group, source }) {
       h("span", { style: "font-variant-numeric:tabular-nums", text: fmt(e.value, 3) }),
       h("span", { class: "amumo-muted", text: `#${e.pair}` }),
       h("span", { class: "amumo-ellipsis", text: e.caption })])));
-    const text = error || `top ${entries.length} of ${info.ranked} pairs in view · value: ${info.statistic || ""}`;
+    const text = error || (info.pending ? `computing the statistics of ${info.n} pairs…`
+      : `top ${entries.length} of ${info.ranked} pairs in view · value: ${info.statistic || ""}`);
+    el.setAttribute("data-pending", info.pending ? "true" : "false");
     status.textContent = text;
     status.title = error || `${info.description || ""}; ${info.statistic} of all ${info.n} pairs (raw vectors), ${text}`;
     by.title = info.description || "what makes a pair an outlier";

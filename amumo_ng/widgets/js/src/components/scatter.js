@@ -14,6 +14,11 @@ import { createSearch, mountInControls } from "./search.js";
 import { mountScatterMarks } from "./scatter-marks.js";
 
 export const MAX_CLAMP_RINGS = 300; // clamped outliers ringed on the overlay, at most
+// Up to this many pairs the pair lines are regl-scatterplot's (WebGL, one per pair); above, the
+// overlay canvas draws the lines of the pairs in view when at most OVERLAY_LINES of them are, else
+// of the selection (at most OVERLAY_LINES), so a million pairs still show their lines where asked.
+export const LINES_LIMIT = 100000;
+export const OVERLAY_LINES = 20000;
 // pair lines by the code of their first point: 256 greys, then 256 pale ones (faded pairs)
 const LINE_COLORS = [...new Array(256).fill([0.5, 0.5, 0.5, 0.35]), ...new Array(256).fill([0.88, 0.88, 0.88, 0.35])];
 
@@ -45,13 +50,14 @@ export function createScatter(model, { group, source, width = 460, height = 460,
   const lasso = h("button", { "data-amumo": "lasso", title: "lasso selection (or shift+drag)", text: "lasso" });
   const lines = h("input", { type: "checkbox", "data-amumo": "lines-toggle" });
   const selInfo = h("span", { "data-amumo": "selection-count", class: "amumo-muted" });
+  const linesNote = h("span", { "data-amumo": "lines-note", class: "amumo-muted" });
   const clear = h("button", { "data-amumo": "selection-clear", text: "clear selection" });
   const clampedInfo = h("span", { "data-amumo": "scatter-clamped", class: "amumo-muted", title: "outliers outside the robust box of the points, drawn at its edge (ringed)" });
   const colorBy = createColorBy(model);
   life.add(colorBy.destroy);
   const legend = createScatterLegend(model);
   const bar = h("div", { class: "amumo-scatter-bar" }, [
-    colorBy.el, h("label", {}, [lines, " pair lines"]), lasso, selInfo, clear, clampedInfo, note, status, progress,
+    colorBy.el, h("label", {}, [lines, " pair lines"]), linesNote, lasso, selInfo, clear, clampedInfo, note, status, progress,
   ]);
   const box = h("div", { class: "amumo-scatter", "data-amumo": "scatter", style: `width:${width}px;height:${height}px` }, [canvas, overlay]);
   const root = h("div", { class: "amumo-scatter-view" }, [box, legend.el, bar]);
@@ -104,6 +110,9 @@ export function createScatter(model, { group, source, width = 460, height = 460,
   let pointsDrawn = null; // the `points` trait value drawn (the same value again: the spatial index is kept)
   let clampedRing = []; // clamped points shown (ringed, at most MAX_CLAMP_RINGS)
   let visDrawn = null;  // the visibleMask() drawn
+  let linesShown = false; // regl-scatterplot's point connections are on
+  let orderSet = false;   // a pointOrder (faded pairs first) is set
+  let overlayLines = false; // pair lines drawn on the overlay (above LINES_LIMIT pairs)
 
   const pointOf = (pair, modality) => (kind === "pair" ? pair : (modality === "text" ? n + pair : pair));
   const itemOf = (p) => (kind === "pair" ? { pair: p, modality: "pair" } : { pair: p % n, modality: p < n ? "image" : "text" });
@@ -150,33 +159,43 @@ export function createScatter(model, { group, source, width = 460, height = 460,
     const vis = visibleMask(m);
     const fade = fading() && vis;
     const colors = pointColorState(model, { kind, n, m });
-    // plain arrays: regl-scatterplot maps the columns into rows with Array#map
-    const x = new Array(m), y = new Array(m), z = new Array(m), w = new Array(m).fill(0), line = new Array(m);
+    // pair lines: regl-scatterplot's (one per pair) up to LINES_LIMIT pairs; above, the overlay
+    // draws the lines of the pairs in view (when few enough) or of the selection (drawOverlay)
+    const want = kind === "modality" && model.get("show_lines");
+    const gpuLines = want && n <= LINES_LIMIT;
+    // array-oriented rows [x, y, z, w(, line)]: what regl-scatterplot works on (no second conversion)
+    const rows = new Array(m);
     const back = [], front = []; // pairs out of view / in view (faded ones are drawn first, under the others)
     let hasNone = false;
     for (let p = 0; p < m; p++) {
-      x[p] = xy[2 * p]; y[p] = xy[2 * p + 1];
       const code = colors.codes[p];
       const inView = !vis || vis[p];
-      z[p] = code + (fade && !inView ? DIM_OFFSET : 0);
-      if (inView) front.push(p); else back.push(p);
+      const z = code + (fade && !inView ? DIM_OFFSET : 0);
+      if (vis) { if (inView) front.push(p); else back.push(p); }
       if (code === NO_CATEGORY && inView) hasNone = true;
-      line[p] = kind === "pair" ? p : p % n;
+      rows[p] = gpuLines ? [xy[2 * p], xy[2 * p + 1], z, 0, p % n] : [xy[2 * p], xy[2 * p + 1], z, 0];
     }
-    const showLines = kind === "modality" && model.get("show_lines");
-    const data = showLines ? { x, y, z, w, line } : { x, y, z, w };
     const filter = vis && !fade ? front : null;
-    scatterplot.set({ pointSize: m > 50000 ? 1.5 : m > 5000 ? 2.5 : 4, pointColor: colors.palette });
+    // everything that changes the picture is set BEFORE the draw, and only when it changes, so the
+    // first paint is one render (each set() of regl-scatterplot schedules one more)
+    const size = m > 50000 ? 1.5 : m > 5000 ? 2.5 : 4;
+    if (scatterplot.get("pointSize") !== size) scatterplot.set({ pointSize: size });
+    scatterplot.set({ pointColor: colors.palette });
+    if (linesShown) { scatterplot.set({ showPointConnections: false }); linesShown = false; }
     const spatialIndex = sameXY ? scatterplot.get("spatialIndex") : undefined;
-    await scatterplot.draw(data, { zDataType: "categorical", ...(filter ? { filter } : {}), ...(spatialIndex ? { spatialIndex } : {}) });
+    await scatterplot.draw(rows, { zDataType: "categorical", ...(filter ? { filter } : {}), ...(spatialIndex ? { spatialIndex } : {}) });
     if (life.disposed) return;
     const faded = fade ? back.length : 0;
-    scatterplot.set({ pointOrder: faded ? back.concat(front) : null });
+    const order = faded ? back.concat(front) : null;
+    if (order || orderSet) { scatterplot.set({ pointOrder: order }); orderSet = !!order; }
     drawn = true;
     xyDrawn = xy.slice(0, 2 * m);
     visDrawn = vis;
     pointsDrawn = value;
-    scatterplot.set({ showPointConnections: showLines });
+    overlayLines = want && !gpuLines;
+    box.setAttribute("data-lines", gpuLines ? "gpu" : overlayLines ? "overlay" : "off");
+    // the lines come after the points' first paint (their curves are computed off the main thread)
+    if (gpuLines) { scatterplot.set({ showPointConnections: true }); linesShown = true; }
     // clamped outliers among the pairs in view (faded ones lie outside the box fitted to the view)
     const clamped = typed(Uint8Array, model.get("point_clamped"));
     const shownClamped = [];
@@ -201,6 +220,7 @@ export function createScatter(model, { group, source, width = 460, height = 460,
     box.setAttribute("data-hover-ring", drawn ? hovered.join(",") : "");
     if (!drawn) return;
     const at = (p) => scatterplot.getScreenPosition(p);
+    if (overlayLines) drawOverlayLines(ctx, at);
     if (clampedRing.length) {
       ctx.strokeStyle = "rgba(40,40,40,0.75)"; ctx.lineWidth = 1;
       const r = scatterplot.get("pointSize") / 2 + 2.5;
@@ -219,6 +239,29 @@ export function createScatter(model, { group, source, width = 460, height = 460,
     }
     ctx.strokeStyle = "#dc0050"; ctx.lineWidth = 2;
     for (const [px, py] of pos) { ctx.beginPath(); ctx.arc(px, py, 7, 0, 2 * Math.PI); ctx.stroke(); }
+  }
+
+  // pair lines above LINES_LIMIT pairs: those in view when few enough, else the selection's
+  function overlayPairs() {
+    if (visDrawn) {
+      const order = typed(Int32Array, model.get("order"));
+      if (order.length <= OVERLAY_LINES) return { pairs: order, why: "in view" };
+    }
+    const sel = model.get("selection") || [];
+    return { pairs: sel.slice(0, OVERLAY_LINES), why: "selected" };
+  }
+  function drawOverlayLines(ctx, at) {
+    const { pairs, why } = overlayPairs();
+    ctx.strokeStyle = "rgba(110,110,110,0.35)"; ctx.lineWidth = 1;
+    ctx.beginPath();
+    for (const pair of pairs) {
+      const a = at(pair), b = at(n + pair);
+      if (a && b) { ctx.moveTo(a[0], a[1]); ctx.lineTo(b[0], b[1]); }
+    }
+    ctx.stroke();
+    box.setAttribute("data-overlay-lines", String(pairs.length));
+    linesNote.textContent = pairs.length ? `lines: ${pairs.length.toLocaleString()} pairs ${why}`
+      : `lines: filter to ≤ ${OVERLAY_LINES.toLocaleString()} pairs or select some`;
   }
 
   // centre the camera on a pair's points, zoomed so both show with room around them
@@ -336,6 +379,7 @@ export function createScatter(model, { group, source, width = 460, height = 460,
 
   function syncBar() {
     lines.checked = model.get("show_lines");
+    if (!overlayLines) linesNote.textContent = "";
     const sel = model.get("selection") || [];
     selInfo.textContent = sel.length ? `${sel.length} selected` : "no selection";
     clear.disabled = !sel.length;
@@ -371,6 +415,7 @@ export function createScatter(model, { group, source, width = 460, height = 460,
   // a new view: redrawn when it shows other pairs (faded or hidden), not for a new order of the same ones
   const sameMask = (a, b) => (a === null || b === null ? a === b : a.length === b.length && a.every((v, i) => v === b[i]));
   life.add(onModel(model, "change:order", () => { if (!drawn || !sameMask(visibleMask(xyDrawn.length / 2), visDrawn)) onPoints(); }));
+  life.add(onModel(model, "change:selection", () => { if (overlayLines) drawOverlay(); }));
   life.add(onModel(model, "change:selection change:projection_status change:projection_progress change:projection_note " +
     "change:show_lines change:projection", syncBar));
   life.add(() => { endPress(null); drawn = false; });

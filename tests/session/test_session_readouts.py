@@ -1,0 +1,113 @@
+"""The gap/loss readout: batched exactly, gap closed batch by batch, progress, cancel.
+
+Reference values are computed here by brute force: whole logit matrices per batch, Amumo's
+close-the-gap written out, cross-entropies by scipy's logsumexp.
+"""
+import threading
+
+import numpy as np
+import pytest
+from scipy.special import logsumexp
+
+import amumo_ng.session.readouts as readouts_module
+from amumo_ng.session.readouts import ReadoutCancelled, gap_readout
+
+
+def unit(x):
+    x = np.asarray(x, np.float64)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def brute_symmetric(img, txt, s, batch):
+    """Mean over pairs of ½(CE image→text + CE text→image), per consecutive batch."""
+    total = 0.0
+    for b0 in range(0, len(img), batch):
+        logits = s * unit(img[b0:b0 + batch]) @ unit(txt[b0:b0 + batch]).T
+        pos = np.diag(logits)
+        total += 0.5 * ((logsumexp(logits, axis=1) - pos).sum() + (logsumexp(logits, axis=0) - pos).sum())
+    return total / len(img)
+
+
+def brute_compat(img, txt, s):
+    """Amumo's published loss: batches of 50, remainder dropped, image→text CE counted twice."""
+    losses = []
+    for b0 in range(0, len(img) - 49, 50):
+        logits = s * unit(img[b0:b0 + 50]) @ unit(txt[b0:b0 + 50]).T
+        losses.append(np.mean(logsumexp(logits, axis=1) - np.diag(logits)))
+    return float(np.mean(losses))
+
+
+def brute_closed(img, txt):
+    i_u, t_u = unit(img), unit(txt)
+    half = (i_u.mean(0) - t_u.mean(0)) / 2
+    return unit(i_u - half), unit(t_u + half)
+
+
+@pytest.fixture
+def pairs():
+    rng = np.random.default_rng(3)
+    centres = rng.normal(size=(6, 16))
+    lab = rng.integers(0, 6, 530)
+    img = (centres[lab] + 0.7 * rng.normal(size=(530, 16)) + 0.8).astype(np.float32)
+    txt = (centres[lab] + 0.7 * rng.normal(size=(530, 16)) - 0.8).astype(np.float32)
+    return img, txt
+
+
+def test_batched_readout_matches_brute_force_before_and_after_closing(monkeypatch, pairs):
+    img, txt = pairs
+    monkeypatch.setattr(readouts_module, "LOSS_FULL_BATCH_LIMIT", 128)
+    monkeypatch.setattr(readouts_module, "_CHUNK_ROWS", 100)  # compat and distance in several chunks
+    out = gap_readout(img, txt, 30.0)
+    img_c, txt_c = brute_closed(img, txt)
+    assert out["loss_batch_size"] == 128
+    assert out["distance_before"] == pytest.approx(np.linalg.norm(unit(img).mean(0) - unit(txt).mean(0)), rel=1e-5)
+    assert out["distance_after"] == pytest.approx(np.linalg.norm(img_c.mean(0) - txt_c.mean(0)), rel=1e-4)
+    assert out["loss_before"] == pytest.approx(brute_symmetric(img, txt, 30.0, 128), rel=1e-5)
+    assert out["loss_after"] == pytest.approx(brute_symmetric(img_c, txt_c, 30.0, 128), rel=1e-5)
+    assert out["loss_compat_before"] == pytest.approx(brute_compat(img, txt, 30.0), rel=1e-5)
+    assert out["loss_compat_after"] == pytest.approx(brute_compat(img_c, txt_c, 30.0), rel=1e-5)
+
+
+def test_whole_set_readout_below_the_limit(pairs):
+    img, txt = pairs
+    out = gap_readout(img[:300], txt[:300], 100.0)
+    assert out["loss_batch_size"] is None
+    assert out["loss_before"] == pytest.approx(brute_symmetric(img[:300], txt[:300], 100.0, 300), rel=1e-5)
+
+
+def test_progress_reports_distances_first_then_every_batch(monkeypatch, pairs):
+    img, txt = pairs
+    monkeypatch.setattr(readouts_module, "LOSS_FULL_BATCH_LIMIT", 100)
+    seen = []
+    out = gap_readout(img, txt, 20.0, progress=seen.append)
+    assert "distance_before" in seen[0] and "loss_before" not in seen[0] and seen[0]["progress"] == 0.0
+    fractions = [p["progress"] for p in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
+    assert len(seen) == 1 + 2 * 6  # 530 pairs in batches of 100: 6 batches, before and after
+    assert any("in batches of 100" in p["stage"] for p in seen[1:])
+    assert "loss_after" in out
+
+
+def test_cancel_stops_between_batches(monkeypatch, pairs):
+    img, txt = pairs
+    monkeypatch.setattr(readouts_module, "LOSS_FULL_BATCH_LIMIT", 50)
+    cancel = threading.Event()
+    seen = []
+
+    def progress(partial):
+        seen.append(partial)
+        if len(seen) == 3:
+            cancel.set()
+
+    with pytest.raises(ReadoutCancelled):
+        gap_readout(img, txt, 20.0, progress=progress, cancel=cancel)
+    assert len(seen) < 1 + 2 * 11  # stopped well before the 22 batches
+
+
+def test_unit_inputs_are_read_without_a_copy(pairs):
+    from amumo_ng.analysis.validation import unit_rows
+
+    img = unit(pairs[0]).astype(np.float32)
+    assert unit_rows(img) is img
+    raw = pairs[0]
+    assert unit_rows(raw) is not raw and np.allclose(np.linalg.norm(unit_rows(raw), axis=1), 1, atol=1e-6)
