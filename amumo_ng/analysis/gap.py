@@ -56,7 +56,7 @@ def _renormalize(x: np.ndarray, what: str) -> np.ndarray:
     x = np.asarray(x, dtype=np.float32)
     for start, stop in row_chunks(*x.shape):
         block = x[start:stop]
-        norms = np.sqrt(np.einsum("ij,ij->i", block, block, dtype=np.float64)).astype(np.float32)
+        norms = np.linalg.norm(block, axis=1)
         if np.any(norms < _MIN_NORM):
             row = start + int(np.flatnonzero(norms < _MIN_NORM)[0])
             raise EmbeddingError(f"{what}: the shift moved row {row} onto the origin; it has no direction")

@@ -224,13 +224,18 @@ def contrastive_loss(image, text, scale: float, batch_size: int | None = None, c
                 f'compat="amumo" uses whole batches of {bs} pairs and drops the remainder; '
                 f"only {n} pairs were given (pass a smaller batch_size)"
             )
+        k = n // bs
+        d = img.shape[1]
+        batches_i, batches_t = img[:k * bs].reshape(k, bs, d), txt[:k * bs].reshape(k, bs, d)
         losses = []
-        for start in range(0, n - bs + 1, bs):
-            i_b, t_b = img[start:start + bs], txt[start:start + bs]
-            logits_per_image = s * i_b @ t_b.T
-            logits_per_text = s * t_b @ i_b.T
-            losses.append(0.5 * (_ce_sum(logits_per_image) / bs + _ce_sum(logits_per_text.T) / bs))
-        return float(np.mean(losses))
+        step = max(1, (1 << 21) // (bs * bs))  # batches per stacked product (about 16 MB of logits)
+        for b0 in range(0, k, step):
+            i_b, t_b = batches_i[b0:b0 + step], batches_t[b0:b0 + step]
+            logits_per_image = s * i_b @ t_b.transpose(0, 2, 1)
+            logits_per_text = s * t_b @ i_b.transpose(0, 2, 1)
+            losses.append(0.5 * (_ce_rows(logits_per_image) / bs
+                                 + _ce_rows(logits_per_text.transpose(0, 2, 1)) / bs))
+        return float(np.mean(np.concatenate(losses)))
     raise EmbeddingError(f'compat must be None or "amumo", got {compat!r}')
 
 
@@ -263,7 +268,7 @@ def symmetric_lse(image_unit: np.ndarray, text_unit: np.ndarray, scale: float,
     rows = max(1, min(n, int(max_cells) // max(1, n)))
     img32 = np.ascontiguousarray(image_unit, dtype=np.float32) * np.float32(scale)
     txt32 = np.ascontiguousarray(text_unit, dtype=np.float32)
-    positives = np.einsum("ij,ij->i", img32, txt32, dtype=np.float64)
+    positives = np.einsum("ij,ij->i", img32.astype(np.float64), txt32.astype(np.float64))
     row_lse = np.empty(n)
     col_lse = np.full(n, -np.inf)
     work = np.empty((rows, n), dtype=np.float32)
@@ -275,7 +280,7 @@ def symmetric_lse(image_unit: np.ndarray, text_unit: np.ndarray, scale: float,
         col_max = logits.max(axis=0)
         np.subtract(logits, m[:, None], out=e)
         np.exp(e, out=e)
-        row_lse[start:start + r] = m.astype(np.float64) + np.log(e.sum(axis=1, dtype=np.float64))
+        row_lse[start:start + r] = m.astype(np.float64) + np.log(e.sum(axis=1).astype(np.float64))
         top = float(m.max())
         w = np.exp(m.astype(np.float64) - top).astype(np.float32)
         with np.errstate(divide="ignore"):
@@ -366,6 +371,13 @@ def contrastive_terms(image_unit: np.ndarray, text_unit: np.ndarray, scale: floa
         col_max = new_max
     return ContrastiveTerms(positives=positives, image_lse=image_lse, text_lse=col_max + np.log(col_sum),
                             correct=correct)
+
+
+def _ce_rows(logits: np.ndarray) -> np.ndarray:
+    """Per batch b of ``logits`` [k, m, m]: sum over rows i of CE(row i, target i) (float64 [k])."""
+    m = logits.max(axis=2, keepdims=True)
+    lse = m[..., 0] + np.log(np.exp(logits - m).sum(axis=2))
+    return (lse - np.diagonal(logits, axis1=1, axis2=2)).sum(axis=1)
 
 
 def _ce_sum(logits: np.ndarray) -> float:

@@ -84,13 +84,14 @@ class Explorer(PathOverlayMixin, PromptSearchMixin, HeatmapMixin, ScatterMixin, 
         t.dlink((self.session, "filter_error"), (self, "filter_error"))
         for name, value in session_state.items():
             setattr(self.session, name, value)
-        self._init_readout()
         self._init_heatmap()
         self._init_scatter()
         self._init_colors()
         self._init_augment(encoders)
         self._init_prompt_search()
         self._init_path_overlay()
+        # background work last: the views are built first, with the cores to themselves
+        self._init_readout()
         self._init_outliers()
 
     def selected(self):

@@ -96,6 +96,9 @@ class OutlierListMixin(t.HasTraits):
             self._outlier_key = key
 
             def work():
+                readout = getattr(self, "_readout_thread", None)
+                if readout is not None:  # one background computation at a time: the readout first
+                    readout.join()
                 try:
                     session.pair_statistics()
                 except Exception:  # noqa: BLE001 - shown by the refresh below

@@ -14,11 +14,12 @@ import { createSearch, mountInControls } from "./search.js";
 import { mountScatterMarks } from "./scatter-marks.js";
 
 export const MAX_CLAMP_RINGS = 300; // clamped outliers ringed on the overlay, at most
-// Up to this many pairs the pair lines are regl-scatterplot's (WebGL, one per pair); above, the
-// overlay canvas draws the lines of the pairs in view when at most OVERLAY_LINES of them are, else
-// of the selection (at most OVERLAY_LINES), so a million pairs still show their lines where asked.
-export const LINES_LIMIT = 100000;
-export const OVERLAY_LINES = 20000;
+// Up to LINES_LIMIT pairs the pair lines are regl-scatterplot's (WebGL curves, one per pair: their
+// set-up costs seconds of CPU per 10k lines, so no more). Above, the overlay canvas draws straight
+// segments for the pairs in view (all pairs up to OVERLAY_LINES of them), else for the selection
+// (at most OVERLAY_LINES), so a million pairs still show their lines where asked.
+export const LINES_LIMIT = 20000;
+export const OVERLAY_LINES = 100000;
 // pair lines by the code of their first point: 256 greys, then 256 pale ones (faded pairs)
 const LINE_COLORS = [...new Array(256).fill([0.5, 0.5, 0.5, 0.35]), ...new Array(256).fill([0.88, 0.88, 0.88, 0.35])];
 
@@ -110,6 +111,8 @@ export function createScatter(model, { group, source, width = 460, height = 460,
   let pointsDrawn = null; // the `points` trait value drawn (the same value again: the spatial index is kept)
   let clampedRing = []; // clamped points shown (ringed, at most MAX_CLAMP_RINGS)
   let visDrawn = null;  // the visibleMask() drawn
+  let drawnInputs = null;  // the traits the points on screen were drawn from
+  let paletteSet = "";     // JSON of the point colours set on the scatterplot
   let linesShown = false; // regl-scatterplot's point connections are on
   let orderSet = false;   // a pointOrder (faded pairs first) is set
   let overlayLines = false; // pair lines drawn on the overlay (above LINES_LIMIT pairs)
@@ -144,6 +147,7 @@ export function createScatter(model, { group, source, width = 460, height = 460,
       hovered = [];
       clampedRing = [];
       pointsDrawn = null;
+      drawnInputs = null;
       scatterplot.clear();
       box.setAttribute("data-points", "0");
       box.setAttribute("data-points-model", "");
@@ -152,6 +156,14 @@ export function createScatter(model, { group, source, width = 460, height = 460,
       return;
     }
     stale = false;
+    // one state message fires several changes (points, colours, order, ...): a draw with exactly
+    // the inputs of the one on screen is skipped (each draw is a full render of every point)
+    const inputs = [value, model.get("point_colors"), model.get("color_kind"), model.get("color_legend"),
+      model.get("category_colors"), model.get("colormap"), model.get("order"), model.get("projection_scope"),
+      model.get("show_lines"), model.get("point_clamped"), model.get("points_model"), model.get("color_error"),
+      model.get("color_range"), model.get("color_title"), model.get("n_total"), model.get("point_kind")];
+    if (drawn && drawnInputs && inputs.every((v, i) => v === drawnInputs[i])) return;
+    drawnInputs = inputs;
     const sameXY = drawn && value === pointsDrawn && fit.kind === kind && fit.m === xyDrawn.length / 2;
     kind = fit.kind;
     n = fit.n;
@@ -180,7 +192,8 @@ export function createScatter(model, { group, source, width = 460, height = 460,
     // first paint is one render (each set() of regl-scatterplot schedules one more)
     const size = m > 50000 ? 1.5 : m > 5000 ? 2.5 : 4;
     if (scatterplot.get("pointSize") !== size) scatterplot.set({ pointSize: size });
-    scatterplot.set({ pointColor: colors.palette });
+    const palette = JSON.stringify(colors.palette);
+    if (palette !== paletteSet) { scatterplot.set({ pointColor: colors.palette }); paletteSet = palette; }
     if (linesShown) { scatterplot.set({ showPointConnections: false }); linesShown = false; }
     const spatialIndex = sameXY ? scatterplot.get("spatialIndex") : undefined;
     await scatterplot.draw(rows, { zDataType: "categorical", ...(filter ? { filter } : {}), ...(spatialIndex ? { spatialIndex } : {}) });
@@ -190,10 +203,19 @@ export function createScatter(model, { group, source, width = 460, height = 460,
     if (order || orderSet) { scatterplot.set({ pointOrder: order }); orderSet = !!order; }
     drawn = true;
     xyDrawn = xy.slice(0, 2 * m);
+    findAnchors(m);
     visDrawn = vis;
     pointsDrawn = value;
-    overlayLines = want && !gpuLines;
-    box.setAttribute("data-lines", gpuLines ? "gpu" : overlayLines ? "overlay" : "off");
+    // overlay lines follow the points' first paint (two frames later): 100k segments take a while
+    overlayLines = false;
+    if (want && !gpuLines) {
+      const token = pointsDrawn;
+      requestAnimationFrame(() => requestAnimationFrame(() => {
+        if (life.disposed || pointsDrawn !== token) return;
+        overlayLines = true; drawOverlay(); syncBar();
+      }));
+    }
+    box.setAttribute("data-lines", gpuLines ? "gpu" : want ? "overlay" : "off");
     // the lines come after the points' first paint (their curves are computed off the main thread)
     if (gpuLines) { scatterplot.set({ showPointConnections: true }); linesShown = true; }
     // clamped outliers among the pairs in view (faded ones lie outside the box fitted to the view)
@@ -243,20 +265,50 @@ export function createScatter(model, { group, source, width = 460, height = 460,
 
   // pair lines above LINES_LIMIT pairs: those in view when few enough, else the selection's
   function overlayPairs() {
-    if (visDrawn) {
-      const order = typed(Int32Array, model.get("order"));
-      if (order.length <= OVERLAY_LINES) return { pairs: order, why: "in view" };
-    }
+    const order = typed(Int32Array, model.get("order"));
+    if (order.length <= OVERLAY_LINES) return { pairs: order, why: visDrawn ? "in view" : "(all)" };
     const sel = model.get("selection") || [];
     return { pairs: sel.slice(0, OVERLAY_LINES), why: "selected" };
   }
+  // The camera maps data to screen affinely: solved once per frame from three drawn points (the
+  // extremes of x and y), so 100k segments cost no per-point matrix products. Null when they are
+  // collinear (then every point goes through getScreenPosition).
+  let anchors = null; // point indices [min x, max x, max y] of xyDrawn
+  function screenMap(at) {
+    if (!anchors) return null;
+    const [i0, i1, i2] = anchors;
+    const d = [i0, i1, i2].map((i) => [xyDrawn[2 * i], xyDrawn[2 * i + 1]]);
+    const q = [i0, i1, i2].map(at);
+    if (q.some((v) => !v)) return null;
+    const a = d[1][0] - d[0][0], b = d[2][0] - d[0][0], c = d[1][1] - d[0][1], e = d[2][1] - d[0][1];
+    const det = a * e - b * c;
+    if (Math.abs(det) < 1e-12) return null;
+    const sx1 = q[1][0] - q[0][0], sx2 = q[2][0] - q[0][0], sy1 = q[1][1] - q[0][1], sy2 = q[2][1] - q[0][1];
+    const m00 = (sx1 * e - sx2 * c) / det, m01 = (sx2 * a - sx1 * b) / det;
+    const m10 = (sy1 * e - sy2 * c) / det, m11 = (sy2 * a - sy1 * b) / det;
+    const t0 = q[0][0] - m00 * d[0][0] - m01 * d[0][1], t1 = q[0][1] - m10 * d[0][0] - m11 * d[0][1];
+    return (x, y) => [m00 * x + m01 * y + t0, m10 * x + m11 * y + t1];
+  }
+  function findAnchors(m) {
+    let i0 = 0, i1 = 0, i2 = 0;
+    for (let p = 1; p < m; p++) {
+      const x = xyDrawn[2 * p], y = xyDrawn[2 * p + 1];
+      if (x < xyDrawn[2 * i0]) i0 = p;
+      if (x > xyDrawn[2 * i1]) i1 = p;
+      if (y > xyDrawn[2 * i2 + 1]) i2 = p;
+    }
+    anchors = [i0, i1, i2];
+  }
   function drawOverlayLines(ctx, at) {
     const { pairs, why } = overlayPairs();
-    ctx.strokeStyle = "rgba(110,110,110,0.35)"; ctx.lineWidth = 1;
+    const map = screenMap(at);
+    ctx.strokeStyle = "rgba(110,110,110,0.3)"; ctx.lineWidth = 1;
     ctx.beginPath();
     for (const pair of pairs) {
-      const a = at(pair), b = at(n + pair);
-      if (a && b) { ctx.moveTo(a[0], a[1]); ctx.lineTo(b[0], b[1]); }
+      if (pair < 0 || pair >= n) continue;
+      const [ax, ay] = map ? map(xyDrawn[2 * pair], xyDrawn[2 * pair + 1]) : (at(pair) || [NaN, NaN]);
+      const [bx, by] = map ? map(xyDrawn[2 * (n + pair)], xyDrawn[2 * (n + pair) + 1]) : (at(n + pair) || [NaN, NaN]);
+      if (ax === ax && bx === bx) { ctx.moveTo(ax, ay); ctx.lineTo(bx, by); }
     }
     ctx.stroke();
     box.setAttribute("data-overlay-lines", String(pairs.length));
@@ -310,7 +362,12 @@ export function createScatter(model, { group, source, width = 460, height = 460,
     model.save_changes();
   });
   scatterplot.subscribe("deselect", () => { model.set("selection", []); model.save_changes(); });
-  scatterplot.subscribe("view", () => drawOverlay());
+  let overlayFrame = 0; // one overlay redraw per animation frame while the camera moves
+  scatterplot.subscribe("view", () => {
+    if (overlayFrame) return;
+    overlayFrame = requestAnimationFrame(() => { overlayFrame = 0; if (!life.disposed) drawOverlay(); });
+  });
+  life.add(() => cancelAnimationFrame(overlayFrame));
 
   // A lasso released where it started ends with a click on the canvas, which regl-scatterplot
   // turns into "select the point under the pointer", replacing the lasso's selection. A drag
