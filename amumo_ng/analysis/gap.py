@@ -11,7 +11,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from .validation import EmbeddingError, as_pair, finite_number, l2_normalize, row_chunks
+from .validation import EmbeddingError, as_pair, finite_number, l2_normalize, row_chunks, unit_rows
 
 #: Default δ grid of :func:`gap_loss_curve`: −5..5 in steps of 0.25 (41 values).
 DEFAULT_DELTAS = np.round(np.arange(-5.0, 5.0 + 1e-9, 0.25), 10)
@@ -47,7 +47,7 @@ def modality_gap(image, text) -> ModalityGap:
     ``image``, ``text``: raw float arrays [n, d], n >= 1. Returns :class:`ModalityGap`.
     """
     img, txt = as_pair(image, text)
-    return _gap_of_units(l2_normalize(img), l2_normalize(txt))
+    return _gap_of_units(unit_rows(img), unit_rows(txt))  # unit rows are read without a copy
 
 
 def _renormalize(x: np.ndarray, what: str) -> np.ndarray:

@@ -73,8 +73,10 @@ def pair_statistics(image, text) -> dict[str, np.ndarray]:
 
 
 def _statistics(img: np.ndarray, txt: np.ndarray) -> dict[str, np.ndarray]:
-    a, b = img.astype(np.float64), txt.astype(np.float64)
-    cos = np.einsum("ij,ij->i", a, b) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+    cos = np.empty(img.shape[0])
+    for start in range(0, img.shape[0], 8192):  # float64 per block of rows, never a float64 copy of all
+        a, b = img[start:start + 8192].astype(np.float64), txt[start:start + 8192].astype(np.float64)
+        cos[start:start + a.shape[0]] = np.einsum("ij,ij->i", a, b) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
     return {"pair_cosine": np.clip(cos, -1.0, 1.0).astype(np.float32),
             "image_conformity": conformity(img), "text_conformity": conformity(txt)}
 

@@ -218,18 +218,19 @@ def _pca_2d(x, return_fit: bool = False):
     blocks = [np.asarray(b, dtype=np.float32) for b in blocks]
     k = blocks[0].shape[1]
     m = sum(b.shape[0] for b in blocks)
+    # one pass: sums and products of the rows centred on a provisional mean (the first block's
+    # first rows), so the float32 products lose nothing to cancellation; float64 totals
+    shift = blocks[0][: min(4096, blocks[0].shape[0])].mean(axis=0, dtype=np.float64).astype(np.float32)
     total = np.zeros(k)
+    prod = np.zeros((k, k))
     for b in blocks:
         for s0, s1 in row_chunks(*b.shape):
-            total += _column_sums(b[s0:s1])
-    mean = total / max(1, m)
-    mean32 = mean.astype(np.float32)
-    cov = np.zeros((k, k))
-    for b in blocks:
-        for s0, s1 in row_chunks(*b.shape):
-            c = b[s0:s1] - mean32
-            cov += (c.T @ c).astype(np.float64)
-    cov /= max(1, m - 1)
+            c = b[s0:s1] - shift
+            total += _column_sums(c)
+            prod += (c.T @ c).astype(np.float64)
+    centred = total / max(1, m)
+    mean = shift.astype(np.float64) + centred
+    cov = (prod - m * np.outer(centred, centred)) / max(1, m - 1)
     values, vectors = np.linalg.eigh(cov)
     axes = vectors[:, np.argsort(values)[::-1][:2]]
     if axes.shape[1] < 2:  # a 1-D embedding: second coordinate is 0

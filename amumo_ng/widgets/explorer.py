@@ -6,6 +6,8 @@ through a window-level event bus.
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 import traitlets as t
@@ -22,6 +24,9 @@ from .scatter_colors import ColorByMixin
 from .outlier_list import OutlierListMixin
 from .search import SearchMixin
 
+
+#: From this many pairs the Explorer computes the PCA and the heatmap side by side (two threads).
+PREFETCH_PAIRS = 50_000
 
 #: Session traits the Explorer's controls set (two-way linked).
 CONTROL_TRAITS = (
@@ -84,7 +89,10 @@ class Explorer(PathOverlayMixin, PromptSearchMixin, HeatmapMixin, ScatterMixin, 
         t.dlink((self.session, "filter_error"), (self, "filter_error"))
         for name, value in session_state.items():
             setattr(self.session, name, value)
+        prefetch = self._prefetch_projection()
         self._init_heatmap()
+        if prefetch is not None:
+            prefetch.join()
         self._init_scatter()
         self._init_colors()
         self._init_augment(encoders)
@@ -93,6 +101,18 @@ class Explorer(PathOverlayMixin, PromptSearchMixin, HeatmapMixin, ScatterMixin, 
         # background work last: the views are built first, with the cores to themselves
         self._init_readout()
         self._init_outliers()
+
+    def _prefetch_projection(self):
+        """Above PREFETCH_PAIRS pairs, a thread that computes (and caches) the PCA the scatter will
+        show while the heatmap's levels of detail are computed (both O(n·d), numpy releases the GIL),
+        so the first paint waits for the longer of the two, not their sum. None below."""
+        session = self.session
+        if session.n_total < PREFETCH_PAIRS or session.projection != "pca" or session.cached_projection() is not None:
+            return None
+        session.vectors()  # the unit vectors both need, made once (here) before they split
+        thread = threading.Thread(target=session.compute_projection, name="amumo-pca", daemon=True)
+        thread.start()
+        return thread
 
     def selected(self):
         """The lasso selection as a pandas DataFrame, one row per selected pair: ``index`` (pair

@@ -20,6 +20,7 @@ export const MAX_CLAMP_RINGS = 300; // clamped outliers ringed on the overlay, a
 // (at most OVERLAY_LINES), so a million pairs still show their lines where asked.
 export const LINES_LIMIT = 20000;
 export const OVERLAY_LINES = 100000;
+const LINE_BATCH = 200; // overlay segments per stroke (see drawOverlayLines)
 // pair lines by the code of their first point: 256 greys, then 256 pale ones (faded pairs)
 const LINE_COLORS = [...new Array(256).fill([0.5, 0.5, 0.5, 0.35]), ...new Array(256).fill([0.88, 0.88, 0.88, 0.35])];
 
@@ -302,13 +303,19 @@ export function createScatter(model, { group, source, width = 460, height = 460,
   function drawOverlayLines(ctx, at) {
     const { pairs, why } = overlayPairs();
     const map = screenMap(at);
-    ctx.strokeStyle = "rgba(110,110,110,0.3)"; ctx.lineWidth = 1;
+    // a line density: strokes of LINE_BATCH segments, each at an opacity that falls with the number
+    // of lines, so where many pairs cross it darkens and sparse lines stay visible (one path of 100k
+    // segments would be one flat grey: segments of one stroke do not add up)
+    const alpha = Math.max(0.02, Math.min(0.3, 600 / Math.max(1, pairs.length)));
+    ctx.strokeStyle = `rgba(90,90,90,${alpha.toFixed(3)})`; ctx.lineWidth = 1;
+    let count = 0;
     ctx.beginPath();
     for (const pair of pairs) {
       if (pair < 0 || pair >= n) continue;
       const [ax, ay] = map ? map(xyDrawn[2 * pair], xyDrawn[2 * pair + 1]) : (at(pair) || [NaN, NaN]);
       const [bx, by] = map ? map(xyDrawn[2 * (n + pair)], xyDrawn[2 * (n + pair) + 1]) : (at(n + pair) || [NaN, NaN]);
       if (ax === ax && bx === bx) { ctx.moveTo(ax, ay); ctx.lineTo(bx, by); }
+      if (++count % LINE_BATCH === 0) { ctx.stroke(); ctx.beginPath(); }
     }
     ctx.stroke();
     box.setAttribute("data-overlay-lines", String(pairs.length));
