@@ -17,7 +17,7 @@ JS := amumo_ng/widgets/js
 BUNDLE := amumo_ng/widgets/static/explorer.js
 JS_SOURCES := $(shell find $(JS)/src -name '*.js' 2>/dev/null) $(JS)/package.json $(JS)/package-lock.json
 
-.PHONY: setup test test-fast test-browser demo browser-deps bench js clean
+.PHONY: setup test test-fast test-browser demo browser-deps bench bench-deps js clean
 
 # The anywidget front ends: esbuild bundles from npm packages (never fetched from a CDN at run time).
 $(BUNDLE): $(JS_SOURCES)
@@ -52,7 +52,11 @@ test-browser: browser-deps
 demo: setup
 	$(VENV)/bin/amumo-ng demo
 
-bench: browser-deps
+# The baselines of the benchmarks (jupyter-scatter), in the benchmark environment only.
+bench-deps: browser-deps
+	$(PY) -m pip install -q -r benchmarks/requirements.txt
+
+bench: bench-deps
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:

@@ -83,12 +83,12 @@ def row_cells(kind: str, n: int) -> tuple[list[str], str]:
                 "S = np.vstack([u(emb.image), u(emb.text)]) @ np.vstack([u(emb.image), u(emb.text)]).T\n"
                 + ("import plotly.graph_objects as go\n" if kind == "plotly" else "") + "reset_peak()")
         show = ("# bench: show\ngo.FigureWidget(go.Heatmap(z=S, colorscale='Viridis'), layout=dict(width=600, height=600))"
-                if kind == "plotly" else "# bench: show\namumo_ng.SimilarityHeatmap(emb)")
+                if kind == "plotly" else "# bench: show\nfrom amumo_ng.widgets import SimilarityHeatmap\nSimilarityHeatmap(emb)")
         return [data, show, PEAK.format(wait="")], kind
     if kind in ("jscatter", "scatter"):
         data = f"# bench: data\nemb = make({n // 2}, d=8, seed=1)\nRAW = 2 * {n // 2} * 8 * 4 / 1e9\n"
         if kind == "jscatter":
-            data += ("import jscatter, pandas as pd\nxy = np.random.default_rng(0).normal(size=({n}, 2)).astype(np.float32)\n"
+            data += (f"import jscatter, pandas as pd\nxy = np.random.default_rng(0).normal(size=({n}, 2)).astype(np.float32)\n"
                      "df = pd.DataFrame(xy, columns=['x', 'y'])\n")
             show = "# bench: show\nsc = jscatter.Scatter(x='x', y='y', data=df)\nsc.show()"
         else:
@@ -154,6 +154,9 @@ def clustering(page, b) -> dict:
     """Click the cluster toggle of the painted Explorer: ms until the heatmap shows clustered bands
     (its order changed and it is not busy), and the websocket bytes received meanwhile."""
     cell = b.cell("# bench: show")
+    # the outlier statistics follow the readout in the background: let them land first
+    page.wait_for_function("() => document.querySelector('[data-amumo=\"outlier-list\"]')"
+                           "?.getAttribute('data-pending') !== 'true'", timeout=600_000)
     heat = cell.locator('[data-amumo="heatmap"]')
     order0 = heat.get_attribute("data-order")
     page.evaluate("() => { window.__amumoBench.t0 = performance.now(); }")

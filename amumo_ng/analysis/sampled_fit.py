@@ -57,7 +57,8 @@ def place_by_neighbours(sample_rows: np.ndarray, sample_xy: np.ndarray, rows: np
     ``sample_xy`` [s, 2] of its ``k`` most cosine-similar rows of ``sample_rows`` [s, d] (unit rows).
 
     Weights are ``sim − sim_(k+1)`` (the similarity above the first one left out) plus a tiny
-    floor, so a point equal to a sample point lands on it. Exact search in chunks: O(m·s·d)."""
+    floor; a row equal to a sample row (cosine >= 1 − 1e-6) lands on that point. Exact search in
+    chunks: O(m·s·d)."""
     k = max(1, min(int(k), sample_rows.shape[0]))
     out = np.empty((rows.shape[0], 2), dtype=np.float32)
     chunk = max(1, (1 << 24) // max(1, sample_rows.shape[0]))
@@ -71,7 +72,10 @@ def place_by_neighbours(sample_rows: np.ndarray, sample_xy: np.ndarray, rows: np
         floor = top_sims[:, -1:] if kk > k else top_sims[:, -1:] - 1e-3
         w = np.maximum(top_sims[:, :k] - floor, 0.0) + 1e-6
         w /= w.sum(axis=1, keepdims=True)
-        out[s0:s0 + chunk] = np.einsum("ij,ijc->ic", w, sample_xy[top[:, :k]])
+        placed = np.einsum("ij,ijc->ic", w, sample_xy[top[:, :k]])
+        same = top_sims[:, 0] >= 1.0 - 1e-6
+        placed[same] = sample_xy[top[same, 0]]
+        out[s0:s0 + chunk] = placed
     return out
 
 

@@ -49,9 +49,9 @@ def _pack_arrow(strings):
     except ImportError:  # pragma: no cover - both are dependencies
         return None
     if isinstance(strings, pd.Series):
-        if strings.isna().any():
-            return None
-        arr = pa.array(strings.astype(str), type=pa.large_string())
+        if strings.isna().any():  # missing values are written as str() writes them, like astype(str)
+            strings = strings.astype(object).map(str)
+        arr = pa.array(strings, type=pa.large_string())
     elif isinstance(strings, (pa.Array, pa.ChunkedArray)):
         arr = strings
     else:

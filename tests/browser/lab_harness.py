@@ -508,3 +508,12 @@ def wait_explorer_drawn(explorer, n_pairs: int, timeout_ms: int = 60_000) -> Non
     explorer.locator(f'[data-amumo="heatmap"][data-rows="{2 * n_pairs}"]').wait_for(timeout=timeout_ms)
     explorer.locator(f'[data-amumo="scatter"][data-points="{2 * n_pairs}"][data-busy="false"]').wait_for(
         timeout=timeout_ms)
+
+
+def watch_problems(page) -> list[str]:
+    """A list that collects the page's console errors and uncaught exceptions from now on
+    ("error: …", "pageerror: …"); tests assert it stays empty."""
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(f"{m.type}: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
+    return problems

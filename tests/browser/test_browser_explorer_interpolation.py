@@ -72,9 +72,7 @@ SCATTER = '[data-amumo="scatter"]'
 class Interp:
     def __init__(self, page):
         self.page = page
-        self.problems: list[str] = []
-        page.on("console", lambda m: self.problems.append(f"{m.type}: {m.text}") if m.type == "error" else None)
-        page.on("pageerror", lambda e: self.problems.append(f"pageerror: {e}"))
+        self.problems = H.watch_problems(page)
 
     @property
     def explorer(self):

@@ -51,9 +51,7 @@ OPACITY = 0.85  # the scatter's point opacity over its white background
 class Outliers:
     def __init__(self, page):
         self.page = page
-        self.problems: list[str] = []
-        page.on("console", lambda m: self.problems.append(f"{m.type}: {m.text}") if m.type == "error" else None)
-        page.on("pageerror", lambda e: self.problems.append(f"pageerror: {e}"))
+        self.problems = H.watch_problems(page)
 
     @property
     def explorer(self):

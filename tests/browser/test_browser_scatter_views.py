@@ -117,9 +117,7 @@ class Views:
     def __init__(self, page, facts):
         self.page = page
         self.facts = facts
-        self.problems: list[str] = []
-        page.on("console", lambda m: self.problems.append(f"{m.type}: {m.text}") if m.type == "error" else None)
-        page.on("pageerror", lambda e: self.problems.append(f"pageerror: {e}"))
+        self.problems = H.watch_problems(page)
 
     @property
     def explorer(self):

@@ -111,3 +111,22 @@ def test_unit_inputs_are_read_without_a_copy(pairs):
     assert unit_rows(img) is img
     raw = pairs[0]
     assert unit_rows(raw) is not raw and np.allclose(np.linalg.norm(unit_rows(raw), axis=1), 1, atol=1e-6)
+
+
+def test_session_reads_stored_unit_vectors_without_copies_and_gathers_the_view():
+    from amumo_ng.session import Session
+    from amumo_ng.store.embeddings import Embeddings
+
+    rng = np.random.default_rng(4)
+    img = unit(rng.normal(size=(200, 6))).astype(np.float32)
+    txt = unit(rng.normal(size=(200, 6))).astype(np.float32)
+    s = Session(Embeddings.from_arrays(img, txt, captions=[f"c{i % 7}" for i in range(200)]))
+    a, b = s.vectors()
+    assert np.shares_memory(a, s.embeddings.image) and np.shares_memory(b, s.embeddings.text)
+    v_img, _ = s.view_vectors()
+    assert v_img is a  # every pair in index order: the arrays themselves
+    s.filter_pattern = "c3"
+    v_img, v_txt = s.view_vectors()
+    np.testing.assert_array_equal(np.asarray(v_img), a[s.order])
+    np.testing.assert_allclose(s.tile(0, 2, s.k, s.k + 3), np.asarray(v_img)[:2] @ np.asarray(v_txt)[:3].T, atol=1e-6)
+
