@@ -20,6 +20,9 @@ for the heatmap and the Explorer, d = 8 for the scatter). Figures:
 - **ws** : websocket bytes the page received from Shift+Enter to first paint.
 - **clustering 100k**: the cluster toggle clicked on a painted 100k Explorer until the heatmap
   shows the clustered order, and the bytes sent meanwhile (the view once, not twice).
+- **pan frame** (scatter rows): median requestAnimationFrame interval while dragging for 2 s;
+  **hover** (Explorer rows up to 100k): median ms from a mouse move onto a heatmap cell to its
+  exact value in the hover panel (12 cells).
 
 Baselines: a plotly ``FigureWidget`` heatmap of the same stacked cosine matrix (the technology of
 Amumo) at 100/300/1,000 pairs; jupyter-scatter at the same number of points; an empty anywidget.
@@ -29,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -140,6 +144,12 @@ def run_row(browser, server, work: Path, kind: str, n: int, label: str) -> dict:
         text = b.run("# bench: peak", timeout_ms=600_000)
         peak = json.loads(next(line for line in text.splitlines() if line.startswith("AMUMO_PEAK="))[11:])
         out.update(peak=peak["peak"], raw=peak["raw"])
+        if kind == "scatter":  # pan frames of the painted plot (16.7 ms is the 60 Hz cap)
+            frames = b.frame_times("# bench: show")
+            out["frame_ms"] = statistics.median(frames) if frames else float("nan")
+        if kind == "explorer" and n <= 100_000:  # hover -> panel with the exact value
+            hover = b.hover_latency("# bench: show", count=12)["exact value"]
+            out["hover_ms"] = statistics.median(hover) if hover else float("nan")
         if kind == "explorer" and n == 100_000:
             out["cluster"] = clustering(page, b)
         H.save_screenshot(b.cell("# bench: show"), f"bench_{kind}_{n}")
@@ -228,6 +238,10 @@ def print_table(results) -> None:
         note = gl + f"ws {I.fmt_bytes(r['ws'])}"
         if "readout" in r:
             note += f"; readout {r['readout'] / 1000:.1f} s"
+        if "frame_ms" in r:
+            note += f"; pan frame median {r['frame_ms']:.0f} ms"
+        if "hover_ms" in r:
+            note += f"; hover -> exact value median {r['hover_ms']:.0f} ms"
         if "cluster" in r:
             note += f"; clustering {r['cluster']['ms'] / 1000:.2f} s, ws {I.fmt_bytes(r['cluster']['ws'])}"
         peak = f"{r['peak']:+.2f} GB" + (f" (raw {r['raw']:.2f} GB)" if r.get("raw") else "")

@@ -55,6 +55,8 @@ GAP_SCOPES = (("view", "pairs in view"), ("all", "all pairs"))
 PROJECTION_SCOPES = (("all", "fit all pairs"), ("view", "re-project pairs in view"))
 #: Above this many pairs in view the clustering order is computed in a worker thread.
 ORDER_SYNC_LIMIT = 2000
+#: Most captions per cluster its label is made from (see Session.cluster_names).
+LABEL_SAMPLE = 2000
 
 __all__ = ["Session", "PROJECTIONS", "QUADRANTS", "GAP_SCOPES", "PROJECTION_SCOPES", "ORDER_SYNC_LIMIT",
            "LOSS_FULL_BATCH_LIMIT"]
@@ -322,7 +324,9 @@ class Session(JobsMixin, ReadoutsMixin, AugmentationMixin, InterpolationMixin, C
         return self.indices[np.asarray(ordering.permutation, dtype=np.int64)]
 
     def cluster_names(self) -> list[str]:
-        """Short labels of the clusters in draw order ([] when not clustering)."""
+        """Short labels of the clusters in draw order ([] when not clustering). Each cluster is
+        labelled from at most :data:`LABEL_SAMPLE` of its captions, evenly spaced over its members
+        (labels are decoration: 100,000 captions would take seconds to tokenise)."""
         ordering = self.ordering()
         if ordering is None:
             return []
@@ -332,9 +336,16 @@ class Session(JobsMixin, ReadoutsMixin, AugmentationMixin, InterpolationMixin, C
         def make():
             from ..analysis.ordering import cluster_labels
 
-            captions = self.embeddings.captions
+            labels = np.asarray(ordering.labels)
+            keep = []
+            for cluster in np.unique(labels):
+                members = np.flatnonzero(labels == cluster)
+                step = max(1, -(-members.size // LABEL_SAMPLE))
+                keep.append(members[::step])
+            keep = np.sort(np.concatenate(keep)) if keep else np.zeros(0, np.int64)
+            captions = self.embeddings.meta["caption"].to_numpy()[self.indices[keep]]
             # cluster ids are numbered in display order, so the labels come in draw order
-            return [str(x) for x in cluster_labels([captions[i] for i in self.indices], ordering.labels)]
+            return [str(x) for x in cluster_labels([str(c) for c in captions], labels[keep])]
 
         try:
             return self._cache.get(key, make)

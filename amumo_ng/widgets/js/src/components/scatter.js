@@ -98,6 +98,9 @@ export function createScatter(model, { group, source, width = 460, height = 460,
     // a pair's line takes the colour of its image point's code: grey, or pale for a faded pair
     pointConnectionColorBy: "valueA", pointConnectionColor: LINE_COLORS, pointConnectionOpacity: 0.35, pointConnectionSize: 1,
     showReticle: false,
+    // the spatial index (KDBush) built on the main thread: for over a million points regl-scatterplot would
+    // post every point (an array each) to a worker, and that copy costs more than the build
+    spatialIndexUseWorker: false,
     // Escape anywhere in the window (e.g. leaving a notebook cell's edit mode) must not empty
     // the selection; the "clear selection" button does that
     deselectOnEscape: false,
@@ -461,10 +464,23 @@ export function createScatter(model, { group, source, width = 460, height = 460,
   // change. A change that arrives during a draw is drawn, with the latest state, right after it.
   let drawing = null;
   let redraw = false;
+  // The first draw waits for the canvas's first layout: regl-scatterplot renders again when its
+  // canvas is first sized (its ResizeObserver), so points drawn before that are rendered twice,
+  // a second full software-WebGL frame (seconds at a million points). At most 1 s.
+  // (once laid out, a draw starts synchronously again: a model switch clears stale points at once)
+  let isLaidOut = false;
+  const laidOut = new Promise((resolve) => {
+    const done = () => { isLaidOut = true; resolve(); };
+    const ro = new ResizeObserver(() => { ro.disconnect(); requestAnimationFrame(done); });
+    ro.observe(canvas);
+    const t = setTimeout(() => { ro.disconnect(); done(); }, 1000);
+    life.add(() => { clearTimeout(t); ro.disconnect(); });
+  });
   function requestDraw() {
     if (drawing) { redraw = true; return drawing; }
     drawing = (async () => {
       try {
+        if (!isLaidOut) await laidOut;
         do { redraw = false; await drawPoints(); } while (redraw);
       } finally {
         drawing = null;
