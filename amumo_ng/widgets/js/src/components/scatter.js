@@ -12,15 +12,12 @@ import { mountScatterBusy } from "./busy-overlay.js";
 import { createColorBy, createScatterLegend, pointColorState, DIM_OFFSET, NO_CATEGORY } from "./scatter-legend.js";
 import { createSearch, mountInControls } from "./search.js";
 import { mountScatterMarks } from "./scatter-marks.js";
+import { LINES_LIMIT, OVERLAY_LINES, extremeAnchors, overlayPairs, strokePairLines } from "./scatter-lines.js";
+import { guardPointer } from "./scatter-pointer.js";
+
+export { LINES_LIMIT, OVERLAY_LINES };
 
 export const MAX_CLAMP_RINGS = 300; // clamped outliers ringed on the overlay, at most
-// Up to LINES_LIMIT pairs the pair lines are regl-scatterplot's (WebGL curves, one per pair: their
-// set-up costs seconds of CPU per 10k lines, so no more). Above, the overlay canvas draws straight
-// segments for the pairs in view (all pairs up to OVERLAY_LINES of them), else for the selection
-// (at most OVERLAY_LINES), so a million pairs still show their lines where asked.
-export const LINES_LIMIT = 20000;
-export const OVERLAY_LINES = 100000;
-const LINE_BATCH = 200; // overlay segments per stroke (see drawOverlayLines)
 // pair lines by the code of their first point: 256 greys, then 256 pale ones (faded pairs)
 const LINE_COLORS = [...new Array(256).fill([0.5, 0.5, 0.5, 0.35]), ...new Array(256).fill([0.88, 0.88, 0.88, 0.35])];
 
@@ -115,6 +112,7 @@ export function createScatter(model, { group, source, width = 460, height = 460,
   let pointsDrawn = null; // the `points` trait value drawn (the same value again: the spatial index is kept)
   let clampedRing = []; // clamped points shown (ringed, at most MAX_CLAMP_RINGS)
   let visDrawn = null;  // the visibleMask() drawn
+  let anchors = null;   // [min x, max x, max y] point indices of xyDrawn (the overlay's affine map)
   let drawnInputs = null;  // the traits the points on screen were drawn from
   let paletteSet = "";     // JSON of the point colours set on the scatterplot
   let linesShown = false; // regl-scatterplot's point connections are on
@@ -207,7 +205,7 @@ export function createScatter(model, { group, source, width = 460, height = 460,
     if (order || orderSet) { scatterplot.set({ pointOrder: order }); orderSet = !!order; }
     drawn = true;
     xyDrawn = xy.slice(0, 2 * m);
-    findAnchors(m);
+    anchors = extremeAnchors(xyDrawn, m);
     visDrawn = vis;
     pointsDrawn = value;
     // overlay lines follow the points' first paint (two frames later): 100k segments take a while
@@ -267,61 +265,10 @@ export function createScatter(model, { group, source, width = 460, height = 460,
     for (const [px, py] of pos) { ctx.beginPath(); ctx.arc(px, py, 7, 0, 2 * Math.PI); ctx.stroke(); }
   }
 
-  // pair lines above LINES_LIMIT pairs: those in view when few enough, else the selection's
-  function overlayPairs() {
-    const order = typed(Int32Array, model.get("order"));
-    if (order.length <= OVERLAY_LINES) return { pairs: order, why: visDrawn ? "in view" : "(all)" };
-    const sel = model.get("selection") || [];
-    return { pairs: sel.slice(0, OVERLAY_LINES), why: "selected" };
-  }
-  // The camera maps data to screen affinely: solved once per frame from three drawn points (the
-  // extremes of x and y), so 100k segments cost no per-point matrix products. Null when they are
-  // collinear (then every point goes through getScreenPosition).
-  let anchors = null; // point indices [min x, max x, max y] of xyDrawn
-  function screenMap(at) {
-    if (!anchors) return null;
-    const [i0, i1, i2] = anchors;
-    const d = [i0, i1, i2].map((i) => [xyDrawn[2 * i], xyDrawn[2 * i + 1]]);
-    const q = [i0, i1, i2].map(at);
-    if (q.some((v) => !v)) return null;
-    const a = d[1][0] - d[0][0], b = d[2][0] - d[0][0], c = d[1][1] - d[0][1], e = d[2][1] - d[0][1];
-    const det = a * e - b * c;
-    if (Math.abs(det) < 1e-12) return null;
-    const sx1 = q[1][0] - q[0][0], sx2 = q[2][0] - q[0][0], sy1 = q[1][1] - q[0][1], sy2 = q[2][1] - q[0][1];
-    const m00 = (sx1 * e - sx2 * c) / det, m01 = (sx2 * a - sx1 * b) / det;
-    const m10 = (sy1 * e - sy2 * c) / det, m11 = (sy2 * a - sy1 * b) / det;
-    const t0 = q[0][0] - m00 * d[0][0] - m01 * d[0][1], t1 = q[0][1] - m10 * d[0][0] - m11 * d[0][1];
-    return (x, y) => [m00 * x + m01 * y + t0, m10 * x + m11 * y + t1];
-  }
-  function findAnchors(m) {
-    let i0 = 0, i1 = 0, i2 = 0;
-    for (let p = 1; p < m; p++) {
-      const x = xyDrawn[2 * p], y = xyDrawn[2 * p + 1];
-      if (x < xyDrawn[2 * i0]) i0 = p;
-      if (x > xyDrawn[2 * i1]) i1 = p;
-      if (y > xyDrawn[2 * i2 + 1]) i2 = p;
-    }
-    anchors = [i0, i1, i2];
-  }
   function drawOverlayLines(ctx, at) {
-    const { pairs, why } = overlayPairs();
-    const map = screenMap(at);
-    // a line density: strokes of LINE_BATCH segments, each at an opacity that falls with the number
-    // of lines, so where many pairs cross it darkens and sparse lines stay visible (one path of 100k
-    // segments would be one flat grey: segments of one stroke do not add up)
-    const alpha = Math.max(0.02, Math.min(0.3, 600 / Math.max(1, pairs.length)));
-    ctx.strokeStyle = `rgba(90,90,90,${alpha.toFixed(3)})`; ctx.lineWidth = 1;
-    let count = 0;
-    ctx.beginPath();
-    for (const pair of pairs) {
-      if (pair < 0 || pair >= n) continue;
-      const [ax, ay] = map ? map(xyDrawn[2 * pair], xyDrawn[2 * pair + 1]) : (at(pair) || [NaN, NaN]);
-      const [bx, by] = map ? map(xyDrawn[2 * (n + pair)], xyDrawn[2 * (n + pair) + 1]) : (at(n + pair) || [NaN, NaN]);
-      if (ax === ax && bx === bx) { ctx.moveTo(ax, ay); ctx.lineTo(bx, by); }
-      if (++count % LINE_BATCH === 0) { ctx.stroke(); ctx.beginPath(); }
-    }
-    ctx.stroke();
-    box.setAttribute("data-overlay-lines", String(pairs.length));
+    const { pairs, why } = overlayPairs(typed(Int32Array, model.get("order")), model.get("selection") || [], !!visDrawn);
+    const count = strokePairLines(ctx, xyDrawn, n, pairs, at, anchors);
+    box.setAttribute("data-overlay-lines", String(count));
     linesNote.textContent = pairs.length ? `lines: ${pairs.length.toLocaleString()} pairs ${why}`
       : `lines: filter to ≤ ${OVERLAY_LINES.toLocaleString()} pairs or select some`;
   }
@@ -379,50 +326,7 @@ export function createScatter(model, { group, source, width = 460, height = 460,
   });
   life.add(() => cancelAnimationFrame(overlayFrame));
 
-  // A lasso released where it started ends with a click on the canvas, which regl-scatterplot
-  // turns into "select the point under the pointer", replacing the lasso's selection. A drag
-  // that drew a lasso of any extent is a lasso: its click is stopped before it reaches the canvas.
-  //
-  // A press on the plot holds a pointer capture on its canvas (no window listener of ours): the
-  // moves and the release reach the canvas wherever they happen, outside the window too. When the
-  // capture ends without a release (pointercancel, lost capture) regl-scatterplot is sent the
-  // mouseup it would otherwise wait for, so no lasso or pan is left hanging on the pointer.
-  const LASSO_MIN_EXTENT = 3; // CSS px the pointer must travel for a drag to count as a lasso
-  let drag = null; // {x, y, lasso, extent} of the pointer press on the canvas
-  let press = null; // {id, released} of the captured pointer
-  box.addEventListener("mousedown", (ev) => {
-    const lassoing = scatterplot.get("mouseMode") === "lasso" || ev.shiftKey;
-    drag = { x: ev.clientX, y: ev.clientY, lasso: lassoing, extent: 0 };
-  }, true);
-  box.addEventListener("pointerdown", (ev) => {
-    if (ev.button !== 0) return;
-    if (press) endPress(null); // a press whose end never came: finish it before the new one
-    try { canvas.setPointerCapture(ev.pointerId); } catch (_err) { return; } // not an active pointer
-    press = { id: ev.pointerId, released: false, x: ev.clientX, y: ev.clientY };
-  }, true);
-  box.addEventListener("pointermove", (ev) => {
-    if (press && ev.pointerId === press.id) { press.x = ev.clientX; press.y = ev.clientY; }
-    if (drag) drag.extent = Math.max(drag.extent, Math.hypot(ev.clientX - drag.x, ev.clientY - drag.y));
-  }, true);
-  box.addEventListener("pointerup", (ev) => { if (press && ev.pointerId === press.id) press.released = true; }, true);
-  const endPress = (ev) => {
-    if (!press || (ev && ev.pointerId !== press.id)) return;
-    const p = press;
-    press = null;
-    try { if (canvas.hasPointerCapture(p.id)) canvas.releasePointerCapture(p.id); } catch (_err) { /* gone */ }
-    if (!p.released) {
-      drag = null;
-      window.dispatchEvent(new MouseEvent("mouseup", { clientX: p.x, clientY: p.y, button: 0, buttons: 0 }));
-    }
-  };
-  canvas.addEventListener("pointercancel", endPress);
-  canvas.addEventListener("lostpointercapture", endPress);
-  box.addEventListener("click", (ev) => {
-    const d = drag;
-    drag = null;
-    if (d && d.lasso && d.extent >= LASSO_MIN_EXTENT) { ev.stopPropagation(); ev.preventDefault(); }
-  }, true);
-
+  const releasePointer = guardPointer(box, canvas, scatterplot); // lasso clicks, captured presses
   lasso.addEventListener("click", () => {
     const on = scatterplot.get("mouseMode") !== "lasso";
     // a fixed camera: a plain drag draws the lasso instead of panning the view
@@ -498,7 +402,7 @@ export function createScatter(model, { group, source, width = 460, height = 460,
   life.add(onModel(model, "change:selection", () => { if (overlayLines) drawOverlay(); }));
   life.add(onModel(model, "change:selection change:projection_status change:projection_progress change:projection_note " +
     "change:show_lines change:projection", syncBar));
-  life.add(() => { endPress(null); drawn = false; });
+  life.add(() => { releasePointer(); drawn = false; });
   syncBar();
   onPoints();
 
