@@ -56,7 +56,7 @@ PROJECTION_SCOPES = (("all", "fit all pairs"), ("view", "re-project pairs in vie
 #: Above this many pairs in view the clustering order is computed in a worker thread.
 ORDER_SYNC_LIMIT = 2000
 #: Most captions per cluster its label is made from (see Session.cluster_names).
-LABEL_SAMPLE = 2000
+LABEL_SAMPLE = 300
 
 __all__ = ["Session", "PROJECTIONS", "QUADRANTS", "GAP_SCOPES", "PROJECTION_SCOPES", "ORDER_SYNC_LIMIT",
            "LOSS_FULL_BATCH_LIMIT"]
