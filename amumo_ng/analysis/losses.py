@@ -378,10 +378,3 @@ def _ce_rows(logits: np.ndarray) -> np.ndarray:
     m = logits.max(axis=2, keepdims=True)
     lse = m[..., 0] + np.log(np.exp(logits - m).sum(axis=2))
     return (lse - np.diagonal(logits, axis1=1, axis2=2)).sum(axis=1)
-
-
-def _ce_sum(logits: np.ndarray) -> float:
-    """Sum over rows i of the cross-entropy of row i with target class i (float64, stable)."""
-    m = logits.max(axis=1, keepdims=True)
-    lse = (m[:, 0] + np.log(np.exp(logits - m).sum(axis=1)))
-    return float((lse - np.diagonal(logits)).sum())
