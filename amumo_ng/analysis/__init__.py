@@ -22,6 +22,7 @@ Public names of every analysis module are available here, imported lazily on fir
 - losses, retrieval: contrastive losses and top-k retrieval accuracy
 - transform_robustness: curves of augmented sets (cosine to the original, to the caption, caption rank)
 - rotation_sets: anti-diagonal and 90° checkerboard statistics of a rotation set
+- layout_agreement: share of pairs whose image and text share a cluster of a 2-D layout, against chance
 - validation: input checks and :class:`EmbeddingError`
 """
 from __future__ import annotations
@@ -59,6 +60,7 @@ _NAMES = {
     "transform_robustness": ("robustness_curves", "RobustnessCurves", "robustness", "Robustness", "ModelRobustness",
                    "CurveSummary", "summarize", "first_crossing", "resolve_encoder"),
     "rotation_sets": ("rotation_structure", "RotationStructure", "circular_profile"),
+    "layout_agreement": ("same_cluster_share", "pair_label_agreement", "cluster_layout", "PairAgreement"),
 }
 
 _MODULE_OF = {name: module for module, names in _NAMES.items() for name in names}
