@@ -6,7 +6,8 @@ Layout under the cache root (``$AMUMO_NG_CACHE``, else ``~/.cache/amumo_ng``)::
     <key>/image.npy       raw float32 [n, d], memory-mapped on load
     <key>/text.npy        raw float32 [n, d]
     <key>/meta.parquet    one row per pair (id, caption, attributes ...)
-    <key>.partial/        finished chunks of an interrupted precompute (resumed on the next call)
+    <key>.partial/        finished shards of an interrupted precompute (resumed on the next call,
+                          by either engine; see :mod:`amumo_ng.store.shards`)
 
 ``key`` is a sha256 over the encoder id (weights fingerprint included), the preprocessing id,
 the dataset id and the sample ids. Every file is written to a temporary name and renamed, and a
@@ -32,8 +33,9 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
-from ..analysis.validation import EmbeddingError, as_pair
+from ..analysis.validation import EmbeddingError
 from .embeddings import Embeddings
+from .shards import atomic_write_bytes, open_shards
 
 CACHE_ENV = "AMUMO_NG_CACHE"
 FORMAT_VERSION = 1
@@ -74,22 +76,6 @@ def file_checksum(path: Path, words_per_block: int = 1 << 23) -> str:
         xor ^= int(np.bitwise_xor.reduce(block))
     tail = bytes(data[n_words * 8 :]).hex()
     return f"{total:016x}{xor:016x}{tail}"
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def _atomic_save_npz(path: Path, **arrays: np.ndarray) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    with open(tmp, "wb") as fh:
-        np.savez(fh, **arrays)
-    os.replace(tmp, path)
 
 
 @dataclass(frozen=True)
@@ -242,7 +228,7 @@ class EmbeddingCache:
                 "amumo_ng": __version__,
                 **info,
             }
-            _atomic_write_bytes(tmp / "manifest.json", json.dumps(manifest, indent=2).encode())
+            atomic_write_bytes(tmp / "manifest.json", json.dumps(manifest, indent=2).encode())
             if final.exists():
                 shutil.rmtree(final)
             os.replace(tmp, final)
@@ -277,19 +263,6 @@ def _resolve(dataset: Any, encoder: Any, dataset_kwargs: dict):
     return dataset, encoder
 
 
-def _encode_chunk(dataset, encoder, start: int, stop: int, captions: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    images = dataset.images(range(start, stop))
-    img = encoder.encode_images(images)
-    txt = encoder.encode_texts(captions[start:stop])
-    try:
-        img, txt = as_pair(img, txt, min_rows=stop - start)
-    except EmbeddingError as exc:
-        raise EmbeddingError(f"{encoder.id} produced bad embeddings for pairs {start}..{stop - 1}: {exc}") from exc
-    if img.shape[0] != stop - start:
-        raise EmbeddingError(f"{encoder.id} returned {img.shape[0]} vectors for {stop - start} inputs")
-    return img, txt
-
-
 def embed(
     dataset: Any,
     encoder: Any,
@@ -298,6 +271,9 @@ def embed(
     chunk_size: int = 2048,
     progress: bool = True,
     recompute: bool = False,
+    engine: Any = "local",
+    address: Optional[str] = None,
+    actors: Optional[int] = None,
     **dataset_kwargs,
 ) -> Embeddings:
     """Encode every pair of ``dataset`` with ``encoder``, caching the raw vectors on disk.
@@ -317,6 +293,13 @@ def embed(
         Show a tqdm progress bar (pairs encoded).
     recompute : bool
         Ignore (and overwrite) an existing entry.
+    engine : "local" or "ray"
+        Who encodes the shards: this process, or a Ray Data actor pool (``pip install amumo-ng[ray]``;
+        :class:`~amumo_ng.store.ray_engine.RayEngine`). Both write the same shard files, so a run
+        interrupted under one engine resumes under either.
+    address, actors : optional
+        Ray only: the cluster (default: the running Ray session, else a local cluster started for
+        this call) and the number of encoder actors (default: one per GPU, else one per CPU).
 
     Returns
     -------
@@ -330,73 +313,36 @@ def embed(
     n = len(dataset)
     if n < 1:
         raise EmbeddingError("the dataset is empty: nothing to embed")
+    from .engines import make_engine
+
+    runner = make_engine(engine, address=address, actors=actors)
     cache = EmbeddingCache(cache_dir)
-    cache.ensure_writable()
     sample_ids = dataset.sample_ids
     key = cache.key_for(encoder.cache_key, dataset.id, sample_ids)
     if not recompute:
         cached = cache.load(key, image_source=dataset.image, encoder=encoder)
         if cached is not None:
             return cached
-    else:
-        cache.remove(key)
-
-    partial = cache.partial_path(key)
-    partial.mkdir(exist_ok=True)
-    spec_path = partial / "spec.json"
-    spec = {"n": n, "chunk_size": chunk_size, "encoder": encoder.cache_key, "dataset": dataset.id}
-    if spec_path.is_file():
-        try:
-            old = json.loads(spec_path.read_text())
-            if old.get("n") == n:
-                spec["chunk_size"] = chunk_size = int(old["chunk_size"])
-        except (ValueError, KeyError, OSError):
-            pass
-    _atomic_write_bytes(spec_path, json.dumps(spec).encode())
-
-    captions = dataset.captions
-    starts = list(range(0, n, chunk_size))
-    images, texts = [None] * len(starts), [None] * len(starts)
-    todo = []
-    for idx, start in enumerate(starts):
-        stop = min(start + chunk_size, n)
-        chunk_file = partial / f"chunk-{start:09d}-{stop:09d}.npz"
-        if chunk_file.is_file():
-            try:
-                with np.load(chunk_file) as z:
-                    img, txt = z["image"], z["text"]
-                if img.shape[0] == txt.shape[0] == stop - start and img.shape == txt.shape:
-                    images[idx], texts[idx] = img, txt
-                    continue
-            except Exception:
-                pass
-            chunk_file.unlink(missing_ok=True)
-        todo.append((idx, start, stop, chunk_file))
-
-    from tqdm.auto import tqdm
-
-    done = n - sum(stop - start for _, start, stop, _ in todo)
-    with tqdm(total=n, initial=done, unit="pair", desc=f"embed {dataset.id} with {encoder.id}",
-              disable=not progress or not todo) as bar:
-        for idx, start, stop, chunk_file in todo:
-            img, txt = _encode_chunk(dataset, encoder, start, stop, captions)
-            _atomic_save_npz(chunk_file, image=img, text=txt)
-            images[idx], texts[idx] = img, txt
-            bar.update(stop - start)
-
-    image = np.concatenate(images)
-    text = np.concatenate(texts)
-    if image.shape[1] != text.shape[1] or len({a.shape[1] for a in images}) != 1:
-        raise EmbeddingError("chunks disagree on the embedding dimension; rerun with recompute=True")
+    runner.start()  # before anything is written: a Ray address that does not answer fails here
+    try:
+        cache.ensure_writable()
+        if recompute:
+            cache.remove(key)
+        plan = open_shards(cache.partial_path(key), n, chunk_size,
+                           {"encoder": encoder.cache_key, "dataset": dataset.id})
+        logit_scale = runner.encode(plan, dataset, encoder, progress)
+    finally:
+        runner.stop()
+    image, text = plan.assembled()
     info = {
         "model_id": encoder.id,
         "preprocess_id": encoder.preprocess_id,
         "dataset_id": dataset.id,
-        "logit_scale": float(encoder.logit_scale),
+        "logit_scale": float(encoder.logit_scale if logit_scale is None else logit_scale),
         "sample_ids_sha256": hashlib.sha256("\n".join(sample_ids).encode()).hexdigest(),
     }
     cache.write(key, image, text, dataset.meta, info)
-    shutil.rmtree(partial, ignore_errors=True)
+    shutil.rmtree(plan.folder, ignore_errors=True)
     result = cache.load(key, image_source=dataset.image, encoder=encoder)
     if result is None:  # pragma: no cover - only if the disk fails between write and read
         raise CacheError(f"could not read back the cache entry {cache.entry_path(key)}")
