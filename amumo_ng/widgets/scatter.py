@@ -221,3 +221,11 @@ class Scatter(ScatterMixin, ColorByMixin, SessionWidget):
             self.session.projection = projection
         self._init_scatter()
         self._init_colors()
+
+    def save_png(self, path, *, scale: int = 1, legend: bool = True, lines=None):
+        """Save the scatter as the browser first draws it to a PNG file (``view_size`` x ``scale``
+        px, the legend under it; ``lines``: pair lines, default ``show_lines``). Returns the path;
+        see :func:`amumo_ng.widgets.export_png.scatter_image`."""
+        from .export_png import save_scatter_png
+
+        return save_scatter_png(self, path, scale=scale, legend=legend, lines=lines)
