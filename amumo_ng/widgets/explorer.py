@@ -133,6 +133,14 @@ class Explorer(PathOverlayMixin, PromptSearchMixin, HeatmapMixin, ScatterMixin, 
             frame = pd.concat([frame[["index", "caption"]], extra, frame[["pair_cosine"]]], axis=1)
         return frame
 
+    def save_png(self, path, *, views=("heatmap", "scatter"), scale: int = 1, legend: bool = True) -> dict:
+        """Save the views as PNG files beside ``path``: ``ex.png`` -> ``ex-heatmap.png`` and
+        ``ex-scatter.png`` (see :meth:`SimilarityHeatmap.save_png`, :meth:`Scatter.save_png`).
+        Returns {view: path}."""
+        from .export_png import save_explorer_png
+
+        return save_explorer_png(self, path, views=views, scale=scale, legend=legend)
+
     @classmethod
     def compare(cls, left, right=None, **kwargs):
         """Two models side by side with synchronised hover: ``compare(emb_a, emb_b)`` or
