@@ -46,6 +46,13 @@ class Comparison(ipw.HBox):
         if shared_scale:
             self.share_scale()
 
+    def save_png(self, path, *, views=("heatmap", "scatter"), scale: int = 1, legend: bool = True) -> dict:
+        """Save both sides' views as PNG files beside ``path``: ``cmp.png`` -> ``cmp-left-heatmap.png``,
+        ``cmp-right-heatmap.png``, ... (see :meth:`Explorer.save_png`). Returns {name: path}."""
+        from .export_png import save_comparison_png
+
+        return save_comparison_png(self, path, views=views, scale=scale, legend=legend)
+
     def share_scale(self, vmin: float = None, vmax: float = None) -> tuple[float, float]:
         """Lock both heatmaps to one colour scale: [vmin, vmax], by default the union of the
         ranges the two views show now. Returns the (vmin, vmax) used."""
