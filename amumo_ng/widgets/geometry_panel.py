@@ -80,6 +80,15 @@ class GeometryPanel:
         self.session.unobserve(self._mark_hover, names=["hover"])
         self.widget.close()
 
+    def save_png(self, path, *, figures=None, width=None, height=None, scale: float = 1) -> dict:
+        """Save the figures as PNG files beside ``path`` through plotly's export (kaleido):
+        ``geo.png`` -> ``geo-features.png``, ``geo-norms.png``, ... (``figures``: which names of
+        :data:`FIGURES`, default all). Returns {name: path}; where kaleido cannot run, the error
+        names the alternatives (see :mod:`amumo_ng.widgets.export_figure`)."""
+        from .export_figure import save_figures_png
+
+        return save_figures_png(self.figures, path, names=figures, width=width, height=height, scale=scale)
+
     # -- data -----------------------------------------------------------------------------
     def compute(self):
         """The :class:`GeometryData` of the session's current model (cached per model and data set)."""
