@@ -64,6 +64,13 @@ class RobustnessFigure:
         self.session.observe(self._redraw, names=["data_version", "model"])
         self._redraw(None)
 
+    def save_png(self, path, *, width=None, height=None, scale: float = 1):
+        """Save the figure as a PNG file through plotly's export (kaleido); returns the path
+        (see :mod:`amumo_ng.widgets.export_figure`)."""
+        from .export_figure import save_figure_png
+
+        return save_figure_png(self.figure, path, width=width, height=height, scale=scale)
+
     def _redraw(self, _change) -> None:
         import plotly.graph_objects as go
 
