@@ -159,6 +159,13 @@ class PromptSpaceFigure:
                 break
         return self
 
+    def save_png(self, path, *, width=None, height=None, scale: float = 1):
+        """Save the figure as a PNG file through plotly's export (kaleido); returns the path
+        (see :mod:`amumo_ng.widgets.export_figure`)."""
+        from .export_figure import save_figure_png
+
+        return save_figure_png(self.figure, path, width=width, height=height, scale=scale)
+
     def close(self) -> None:
         """Stop following the session and the Explorer."""
         self._generation += 1
