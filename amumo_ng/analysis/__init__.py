@@ -23,6 +23,10 @@ Public names of every analysis module are available here, imported lazily on fir
 - transform_robustness: curves of augmented sets (cosine to the original, to the caption, caption rank)
 - rotation_sets: anti-diagonal and 90° checkerboard statistics of a rotation set
 - layout_agreement: share of pairs whose image and text share a cluster of a 2-D layout, against chance
+- reduction (+ reduction_methods, neural_mds): D′ < D that keeps retrieval (PCA, SVD, random projection,
+  contrastive linear map, neural MDS isometric / isotonic), sweeps over D′, reduced vectors as a model
+- clustering, dec: k-means / agglomerative / HDBSCAN / DEC, ARI / NMI / silhouette, cluster names
+- attribute_directions: mean-difference and probe directions of a meta column, their cosines, interventions
 - validation: input checks and :class:`EmbeddingError`
 """
 from __future__ import annotations
@@ -61,6 +65,16 @@ _NAMES = {
                    "CurveSummary", "summarize", "first_crossing", "resolve_encoder"),
     "rotation_sets": ("rotation_structure", "RotationStructure", "circular_profile"),
     "layout_agreement": ("same_cluster_share", "pair_label_agreement", "cluster_layout", "PairAgreement"),
+    "reduction": ("REDUCTION_METHODS", "fit_reduction", "split_pairs", "reduction_sweep", "ReductionSweep",
+                  "reduced_embeddings", "default_dims"),
+    "reduction_methods": ("LinearReduction", "fit_pca", "fit_svd", "fit_random_projection", "fit_contrastive_linear"),
+    "neural_mds": ("NeuralMDSReduction", "fit_neural_mds", "isometric_stress", "isotonic_stress",
+                   "isotonic_disparities"),
+    "clustering": ("CLUSTER_METHODS", "CLUSTER_INPUTS", "Clustering", "ClusterQuality", "clustering_input",
+                   "cluster_vectors", "clustering_quality", "cluster_names", "compare_clusterings"),
+    "dec": ("fit_dec", "DECResult", "student_t_assignment", "target_distribution"),
+    "attribute_directions": ("AttributeDirection", "attribute_direction", "attribute_directions",
+                             "direction_cosines", "move_along", "intervention_effect"),
 }
 
 _MODULE_OF = {name: module for module, names in _NAMES.items() for name in names}
