@@ -73,7 +73,7 @@ _NAMES = {
     "clustering": ("CLUSTER_METHODS", "CLUSTER_INPUTS", "Clustering", "ClusterQuality", "clustering_input",
                    "cluster_vectors", "clustering_quality", "cluster_names", "compare_clusterings"),
     "dec": ("fit_dec", "DECResult", "student_t_assignment", "target_distribution"),
-    "attribute_directions": ("AttributeDirection", "attribute_direction", "attribute_directions",
+    "attribute_directions": ("AttributeDirection", "attribute_direction", "column_directions",
                              "direction_cosines", "move_along", "intervention_effect"),
 }
 
