@@ -24,7 +24,7 @@ import numpy as np
 
 from .validation import EmbeddingError, as_matrix, finite_number, l2_normalize
 
-__all__ = ["AttributeDirection", "attribute_direction", "attribute_directions", "direction_cosines",
+__all__ = ["AttributeDirection", "attribute_direction", "column_directions", "direction_cosines",
            "move_along", "intervention_effect"]
 
 REST = "rest"
@@ -115,7 +115,7 @@ def attribute_direction(x, values, positive, negative=None, *, column: str = "",
                               int(pos.sum()), int(neg.sum()))
 
 
-def attribute_directions(x, meta, columns: Sequence = (), **options) -> list:
+def column_directions(x, meta, columns: Sequence = (), **options) -> list:
     """Directions for several attributes of the rows ``x`` [n, d] and their ``meta`` DataFrame.
 
     ``columns``: entries ``"col"`` (one direction per value of the column, each vs the rest) or
