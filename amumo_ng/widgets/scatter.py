@@ -4,6 +4,10 @@ Points are laid out in the stacked convention: ``0..n-1`` the images of pairs ``
 ``n..2n-1`` their texts (``point_kind == "modality"``); a joint projection has one point per
 pair (``point_kind == "pair"``). Positions are scaled into [-0.95, 0.95] keeping the aspect ratio,
 by a robust box (outliers clamped to the edge and flagged in ``point_clamped``).
+
+Pair lines are grey, or coloured by each pair's cosine (``line_color = "cosine"``, see
+:mod:`.line_colors`). A standalone :class:`Scatter` follows the session's projection, or shows its
+own (``own_projection=True``: two scatters of one session side by side, see :mod:`.visual_closing`).
 """
 from __future__ import annotations
 
@@ -15,6 +19,8 @@ import traitlets as t
 
 from ..session import PROJECTION_SCOPES, PROJECTIONS
 from .base import SessionWidget, serialized
+from .colormap import viridis_lut
+from .line_colors import LINE_COLOR_OPTIONS, cosine_line_lut, cosine_line_range
 from .scatter_colors import ColorByMixin
 from .point_layout import point_rows, scale_to_view
 
@@ -77,6 +83,27 @@ class ScatterMixin(t.HasTraits):
     projection_status = t.Unicode("", help="what is being computed ('' when idle)").tag(sync=True)
     projection_progress = t.Float(0.0).tag(sync=True)
     projection_note = t.Unicode("", help="a remark on the points shown that is not work in progress").tag(sync=True)
+    line_color = t.Enum([v for v, _ in LINE_COLOR_OPTIONS], default_value="grey",
+                        help="pair lines: 'grey', or 'cosine' (each line coloured by its pair's cosine)").tag(sync=True)
+    line_color_options = t.List(t.List(t.Unicode()), [list(o) for o in LINE_COLOR_OPTIONS]).tag(sync=True)
+    line_colormap = t.Bytes(cosine_line_lut().tobytes(), help="uint8 [256, 3] RGB of the cosine line colours "
+                            "(0: the range's low end, 255: its high end)").tag(sync=True)
+    line_color_range = t.List(t.Float(), [], help="(low, high) pair cosines of the line colour map's ends, "
+                              "over the pairs in view ([] while lines are grey)").tag(sync=True)
+
+    #: True: the scatter shows its own ``projection`` instead of following the session's.
+    _own_projection = False
+
+    @t.validate("projection")
+    def _check_projection(self, proposal):
+        if proposal["value"] not in PROJECTION_LABELS:
+            raise t.TraitError(f"unknown projection {proposal['value']!r}; choose one of {list(PROJECTION_LABELS)}")
+        return proposal["value"]
+
+    @property
+    def method(self) -> str:
+        """The projection method this scatter shows (its own, or the session's)."""
+        return self.projection if self._own_projection else self.session.projection
 
     def _init_scatter(self) -> None:
         self._job = None
@@ -84,13 +111,28 @@ class ScatterMixin(t.HasTraits):
         self._job_lock = threading.Lock()
         if self.session.n_total > LINES_DEFAULT_LIMIT:  # 2n spline lines cost more than the points
             self.show_lines = False
-        t.link((self.session, "projection"), (self, "projection"))
+        watched = ["projection_scope", "gap_closed", "gap_fraction", "gap_scope", "model", "data_version", "indices"]
+        if self._own_projection:
+            self.observe(self._refresh_scatter, names=["projection"])
+        else:
+            t.link((self.session, "projection"), (self, "projection"))
+            watched.append("projection")
         t.link((self.session, "projection_scope"), (self, "projection_scope"))
         self._shown_key = None
         self._drawn = None  # (model, method) of the points on screen
-        self.session.observe(self._refresh_scatter, names=["projection", "projection_scope", "gap_closed",
-                                                           "gap_scope", "model", "data_version", "indices"])
+        self.session.observe(self._refresh_scatter, names=watched)
+        self.observe(self._refresh_line_range, names=["line_color", "pair_cosines"])
+        self.session.observe(self._refresh_line_range, names=["indices"])
         self._refresh_scatter(None)
+
+    def _refresh_line_range(self, _change) -> None:
+        """``line_color_range`` of the pair cosines of the pairs in view ([] with grey lines)."""
+        cosines = np.frombuffer(getattr(self, "pair_cosines", b"") or b"", dtype=np.float32)
+        if self.line_color != "cosine" or cosines.size != self.session.n_total:
+            self.line_color_range = []
+            return
+        every = self.session.k == cosines.size
+        self.line_color_range = list(cosine_line_range(cosines, None if every else self.session.indices))
 
     @serialized
     def _show(self, projection) -> None:
@@ -120,8 +162,11 @@ class ScatterMixin(t.HasTraits):
         running = self._job is not None and not self._job.done()
         self.cancel_projection()
         if running and self._drawn is not None and self._drawn[0] == self.session.model:
-            label = PROJECTION_LABELS.get(self.session.projection, self.session.projection)
-            self.session.projection = self._drawn[1]
+            label = PROJECTION_LABELS.get(self.method, self.method)
+            if self._own_projection:
+                self.projection = self._drawn[1]
+            else:
+                self.session.projection = self._drawn[1]
             self.projection_note = f"{label} cancelled"
         with self.hold_sync():
             self.projection_status = ""
@@ -133,19 +178,19 @@ class ScatterMixin(t.HasTraits):
         # a new view (filter, selection) changes the projection only when it is fitted on the view
         # or the gap is closed over the view; otherwise the projection shown stays and is only
         # scaled again to fit the pairs now in view
-        key = (session.model, session.projection_key())
+        method = self.method
+        key = (session.model, session.projection_key(method))
         if change is not None and key == self._shown_key:
             # one user action can fire several changes (a model switch changes the indices too):
             # a projection already shown or being computed for this key is neither restarted nor
             # cancelled; only a new view of shown points is scaled again
             if self._job is None or self._job.done():
-                cached = session.cached_projection()
+                cached = session.cached_projection(method)
                 if cached is not None:
                     self._show(cached)
             return
         self._shown_key = key
         self.cancel_projection()
-        method = session.projection
         if session.n_total < 2:  # nothing to project: image left, text right
             with self.hold_sync():
                 self.point_kind = "modality"
@@ -156,12 +201,12 @@ class ScatterMixin(t.HasTraits):
                 self.projection_note = "one pair: nothing to project"
                 self.projection_progress = 1.0
             return
-        cached = session.cached_projection()
+        cached = session.cached_projection(method)
         if cached is not None:
             self._show(cached)
             return
         if method == "pca":  # milliseconds: no thread needed
-            self._show(session.compute_projection())
+            self._show(session.compute_projection(method))
             return
         token = object()
         landed = self._landed = threading.Event()  # set once the result is shown (or dropped)
@@ -209,15 +254,29 @@ class Scatter(ScatterMixin, ColorByMixin, SessionWidget):
     """2-D projection of both modalities of one model's pairs, on its own.
 
     Images and texts are coloured per modality; lines join the two members of a pair
-    (``show_lines``). Shift+drag (or the lasso button) selects; ``.selection`` holds the pair
-    indices. ``Scatter(embeddings, projection="umap")`` or ``Scatter(session=...)``.
+    (``show_lines``), grey or coloured by the pair's cosine (``line_color="cosine"``). Shift+drag
+    (or the lasso button) selects; ``.selection`` holds the pair indices.
+    ``Scatter(embeddings, projection="umap")`` or ``Scatter(session=...)``.
+
+    By default the scatter follows the session's projection (``projection`` sets the session's).
+    ``own_projection=True`` gives it a projection of its own (``projection``, default "pca"): the
+    session's stays as it is, so two scatters of one session (and one link group: hover is
+    linked) can show two projections of the same pairs side by side. ``plot_title`` is shown above
+    the plot when not empty.
     """
 
     _bundle_name = "scatter"
 
-    def __init__(self, data=None, *, projection: str = None, **kwargs):
+    plot_title = t.Unicode("", help="a line shown above the plot ('' for none)").tag(sync=True)
+    colormap = t.Bytes(viridis_lut().tobytes(), help="uint8 [256, 3] RGB ramp of numeric colour-by choices "
+                       "(the heatmap's viridis, as in the Explorer)").tag(sync=True)
+
+    def __init__(self, data=None, *, projection: str = None, own_projection: bool = False, **kwargs):
+        self._own_projection = bool(own_projection)
         super().__init__(data, **kwargs)
-        if projection is not None:
+        if self._own_projection:
+            self.projection = projection or "pca"
+        elif projection is not None:
             self.session.projection = projection
         self._init_scatter()
         self._init_colors()

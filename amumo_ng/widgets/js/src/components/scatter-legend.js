@@ -115,27 +115,33 @@ export function createColorBy(model) {
   return { el, select, destroy: () => life.dispose() };
 }
 
-// The legend area (fixed height). update({legend, hasNone, dimmedCount, clampedRings}) redraws it.
+// A 256 x 1 canvas of a uint8 [768] RGB lookup table (a grey ramp when it is shorter), styled as a legend ramp
+function rampCanvas(lut, name) {
+  const ramp = h("canvas", { class: "amumo-legend-ramp", "data-amumo": name, width: 256, height: 1 });
+  const ctx = ramp.getContext("2d");
+  const img = ctx.createImageData(256, 1);
+  const ok = lut && lut.length >= 768;
+  for (let i = 0; i < 256; i++) {
+    img.data[4 * i] = ok ? lut[3 * i] : i; img.data[4 * i + 1] = ok ? lut[3 * i + 1] : i;
+    img.data[4 * i + 2] = ok ? lut[3 * i + 2] : i; img.data[4 * i + 3] = 255;
+  }
+  ctx.putImageData(img, 0, 0);
+  return ramp;
+}
+
+// The legend area (fixed height). update({legend, hasNone, dimmedCount, clampedCount, error, lines}) redraws it.
 export function createScatterLegend(model) {
   injectLegendStyle();
   const el = h("div", { class: "amumo-scatter-legend", "data-amumo": "scatter-legend" });
   const swatch = (color, extra = "") => h("span", { class: "amumo-swatch", style: `background:${color}${extra}` });
-  function update({ legend, hasNone, dimmedCount = 0, clampedCount = 0, error = "" }) {
+  // lines: the pair lines' colouring (scatter-line-colors.js lineColorState), a ramp entry when by cosine
+  function update({ legend, hasNone, dimmedCount = 0, clampedCount = 0, error = "", lines = null }) {
     const kids = [];
     if (legend.title) kids.push(h("span", { class: "amumo-legend-title", "data-amumo": "scatter-legend-title", text: legend.title }));
     if (legend.kind === "numeric") {
       const { lut, vmin, vmax } = legend.ramp;
-      const ramp = h("canvas", { class: "amumo-legend-ramp", "data-amumo": "legend-ramp", width: 256, height: 1 });
-      const ctx = ramp.getContext("2d");
-      const img = ctx.createImageData(256, 1);
-      for (let i = 0; i < 256; i++) {
-        const ok = lut.length >= 768;
-        img.data[4 * i] = ok ? lut[3 * i] : i; img.data[4 * i + 1] = ok ? lut[3 * i + 1] : i;
-        img.data[4 * i + 2] = ok ? lut[3 * i + 2] : i; img.data[4 * i + 3] = 255;
-      }
-      ctx.putImageData(img, 0, 0);
       kids.push(h("span", { class: "amumo-legend-extra", "data-amumo": "legend-range" },
-        [h("span", { "data-amumo": "legend-vmin", text: fmt(vmin, 2) }), ramp, h("span", { "data-amumo": "legend-vmax", text: fmt(vmax, 2) })]));
+        [h("span", { "data-amumo": "legend-vmin", text: fmt(vmin, 2) }), rampCanvas(lut, "legend-ramp"), h("span", { "data-amumo": "legend-vmax", text: fmt(vmax, 2) })]));
     } else {
       legend.entries.forEach(([label, color], i) => {
         kids.push(h("span", { "data-amumo": "legend-entry", "data-color": color, "data-code": i, title: label }, [swatch(color), label]));
@@ -144,6 +150,12 @@ export function createScatterLegend(model) {
         const none = (model.get("category_colors") || ["#d0d0d0"]).slice(-1)[0];
         kids.push(h("span", { "data-amumo": "legend-entry", "data-color": none, "data-code": NO_CATEGORY, "data-none": "true" }, [swatch(none), "no category"]));
       }
+    }
+    if (lines && lines.mode === "cosine") {
+      kids.push(h("span", { class: "amumo-legend-extra", "data-amumo": "legend-lines",
+        title: "pair lines coloured by the cosine of each pair's image and text (the vectors shown); beyond the ends: the end colours" },
+      ["pair cosine: low ", h("span", { "data-amumo": "legend-lines-low", text: fmt(lines.lo, 2) }), rampCanvas(lines.lut, "legend-lines-ramp"),
+        h("span", { "data-amumo": "legend-lines-high", text: fmt(lines.hi, 2) }), " high"]));
     }
     if (dimmedCount) {
       kids.push(h("span", { class: "amumo-legend-extra", "data-amumo": "legend-dimmed", title: "the projection is fitted on all pairs; the pairs the filter hides are drawn faded" },

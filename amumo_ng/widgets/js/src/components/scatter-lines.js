@@ -5,6 +5,8 @@
 // costs seconds of CPU per 10k lines, so no more). Above, the overlay draws segments for the pairs
 // in view (all pairs up to OVERLAY_LINES of them), else for the selection (at most OVERLAY_LINES),
 // so a million pairs still show their lines where asked.
+import { binPairs } from "./scatter-line-colors.js";
+
 export const LINES_LIMIT = 20000;
 export const OVERLAY_LINES = 100000;
 const LINE_BATCH = 200; // segments per stroke (see strokePairLines)
@@ -51,20 +53,27 @@ export function affineScreenMap(xy, anchors, at) {
 // line density: strokes of LINE_BATCH segments, each at an opacity that falls with the number of
 // lines, so where many pairs cross it darkens and sparse lines stay visible (one path of 100k
 // segments would be one flat grey: segments of one stroke do not add up). Returns the pairs drawn.
-export function strokePairLines(ctx, xy, n, pairs, at, anchors) {
+// `colors` ({codes: Uint8Array [n], lut}, optional): lines by pair cosine, in LINE_BINS colour steps
+// (scatter-line-colors.js); where lines of several cosines cross, their colours blend.
+export function strokePairLines(ctx, xy, n, pairs, at, anchors, colors = null) {
   const map = affineScreenMap(xy, anchors, at);
   const pos = (p) => (map ? map(xy[2 * p], xy[2 * p + 1]) : (at(p) || [NaN, NaN]));
-  const alpha = Math.max(0.02, Math.min(0.3, 600 / Math.max(1, pairs.length)));
-  ctx.strokeStyle = `rgba(90,90,90,${alpha.toFixed(3)})`;
+  const valid = [];
+  for (const pair of pairs) if (pair >= 0 && pair < n) valid.push(pair);
+  const alpha = Math.max(colors ? 0.05 : 0.02, Math.min(colors ? 0.6 : 0.3, 600 / Math.max(1, valid.length)));
   ctx.lineWidth = 1;
-  let count = 0;
-  ctx.beginPath();
-  for (const pair of pairs) {
-    if (pair < 0 || pair >= n) continue;
-    const [ax, ay] = pos(pair), [bx, by] = pos(n + pair);
-    if (ax === ax && bx === bx) { ctx.moveTo(ax, ay); ctx.lineTo(bx, by); }
-    if (++count % LINE_BATCH === 0) { ctx.stroke(); ctx.beginPath(); }
-  }
-  ctx.stroke();
-  return count;
+  const groups = colors ? binPairs(valid, colors.codes, colors.lut) : { bins: [valid], colors: [[90, 90, 90]] };
+  groups.bins.forEach((bin, b) => {
+    if (!bin.length) return;
+    const [r, g, bl] = groups.colors[b];
+    ctx.strokeStyle = `rgba(${r},${g},${bl},${alpha.toFixed(3)})`;
+    ctx.beginPath();
+    bin.forEach((pair, i) => {
+      const [ax, ay] = pos(pair), [bx, by] = pos(n + pair);
+      if (ax === ax && bx === bx) { ctx.moveTo(ax, ay); ctx.lineTo(bx, by); }
+      if ((i + 1) % LINE_BATCH === 0) { ctx.stroke(); ctx.beginPath(); }
+    });
+    ctx.stroke();
+  });
+  return valid.length;
 }

@@ -1,8 +1,8 @@
 // The projection scatter plot (regl-scatterplot, WebGL): points coloured by the kernel's colour-by
 // (modality, a meta column, cluster, pair cosine) with a legend of what is drawn, the pairs out of
 // view faded (projection fitted on all pairs) or hidden (re-projected on the view), clamped
-// outliers ringed, optional lines joining each pair, hover -> bus, highlight / focus <- bus, lasso
-// -> selection. In an Explorer it also makes the jump-to-pair search box (search.js).
+// outliers ringed, optional lines joining each pair (grey, or by the pair's cosine), hover -> bus,
+// highlight / focus <- bus, lasso -> selection. A `plot_title` (standalone Scatter) shows above the plot. In an Explorer it also makes the jump-to-pair search box (search.js).
 import createScatterplot, { createRenderer } from "regl-scatterplot";
 import { h, pixelRatio } from "./dom.js";
 import { publish, subscribe } from "./bus.js";
@@ -14,6 +14,8 @@ import { createSearch, mountInControls } from "./search.js";
 import { mountScatterMarks } from "./scatter-marks.js";
 import { LINES_LIMIT, OVERLAY_LINES, extremeAnchors, overlayPairs, strokePairLines } from "./scatter-lines.js";
 import { guardPointer } from "./scatter-pointer.js";
+import { strokeClampRings, strokeHover } from "./scatter-rings.js";
+import { FADED_OFFSET, createLineColorSelect, lineColorState, lutRgb, setLineStyle } from "./scatter-line-colors.js";
 
 export { LINES_LIMIT, OVERLAY_LINES };
 
@@ -35,6 +37,7 @@ export function pointsFit(model, xy) {
 
 const COLOR_TRAITS = "change:point_colors change:color_kind change:color_legend change:category_colors " +
   "change:colormap change:color_range change:color_title change:color_error";
+const LINE_TRAITS = "change:line_color change:line_color_range change:line_colormap change:pair_cosines";
 
 // search: make the search box when the model has focus traits (an Explorer)
 export function createScatter(model, { group, source, width = 460, height = 460, search = true, rpc = null }) {
@@ -54,12 +57,16 @@ export function createScatter(model, { group, source, width = 460, height = 460,
   const clampedInfo = h("span", { "data-amumo": "scatter-clamped", class: "amumo-muted", title: "outliers outside the robust box of the points, drawn at its edge (ringed)" });
   const colorBy = createColorBy(model);
   life.add(colorBy.destroy);
+  const lineColor = createLineColorSelect(model); // inside the lines label: it moves with it (Explorer controls)
+  life.add(lineColor.destroy);
   const legend = createScatterLegend(model);
   const bar = h("div", { class: "amumo-scatter-bar" }, [
-    colorBy.el, h("label", {}, [lines, " pair lines"]), linesNote, lasso, selInfo, clear, clampedInfo, note, status, progress,
+    colorBy.el, h("label", {}, [lines, " pair lines ", lineColor.el]), linesNote, lasso, selInfo, clear, clampedInfo, note, status, progress,
   ]);
   const box = h("div", { class: "amumo-scatter", "data-amumo": "scatter", style: `width:${width}px;height:${height}px` }, [canvas, overlay]);
-  const root = h("div", { class: "amumo-scatter-view" }, [box, legend.el, bar]);
+  const title = model.get("plot_title") === undefined ? null
+    : h("div", { class: "amumo-scatter-title", "data-amumo": "scatter-title", style: "font-weight:600;font-size:12px;min-height:16px;margin:0 0 3px" });
+  const root = h("div", { class: "amumo-scatter-view" }, [title, box, legend.el, bar]);
   life.add(mountScatterBusy(model, box, { rpc })); // projection status, progress, cancel: on the plot
   // the layout may have slots for these in the controls (else: search leads the controls, colour-by stays here)
   life.add(mountInControls(root, colorBy.el, "colorby-slot", { fallback: "stay" }));
@@ -118,6 +125,8 @@ export function createScatter(model, { group, source, width = 460, height = 460,
   let linesShown = false; // regl-scatterplot's point connections are on
   let orderSet = false;   // a pointOrder (faded pairs first) is set
   let overlayLines = false; // pair lines drawn on the overlay (above LINES_LIMIT pairs)
+  let lineState = lineColorState(model, 0); // the pair lines' colouring drawn
+  let lineStyleSet = null;   // the line colouring set on the scatterplot (see setLineStyle)
 
   const pointOf = (pair, modality) => (kind === "pair" ? pair : (modality === "text" ? n + pair : pair));
   const itemOf = (p) => (kind === "pair" ? { pair: p, modality: "pair" } : { pair: p % n, modality: p < n ? "image" : "text" });
@@ -163,7 +172,8 @@ export function createScatter(model, { group, source, width = 460, height = 460,
     const inputs = [value, model.get("point_colors"), model.get("color_kind"), model.get("color_legend"),
       model.get("category_colors"), model.get("colormap"), model.get("order"), model.get("projection_scope"),
       model.get("show_lines"), model.get("point_clamped"), model.get("points_model"), model.get("color_error"),
-      model.get("color_range"), model.get("color_title"), model.get("n_total"), model.get("point_kind")];
+      model.get("color_range"), model.get("color_title"), model.get("n_total"), model.get("point_kind"),
+      model.get("line_color"), model.get("line_color_range"), model.get("line_colormap"), model.get("pair_cosines")];
     if (drawn && drawnInputs && inputs.every((v, i) => v === drawnInputs[i])) return;
     drawnInputs = inputs;
     const sameXY = drawn && value === pointsDrawn && fit.kind === kind && fit.m === xyDrawn.length / 2;
@@ -177,6 +187,8 @@ export function createScatter(model, { group, source, width = 460, height = 460,
     // draws the lines of the pairs in view (when few enough) or of the selection (drawOverlay)
     const want = kind === "modality" && model.get("show_lines");
     const gpuLines = want && n <= LINES_LIMIT;
+    lineState = lineColorState(model, n);
+    const cosine = lineState.mode === "cosine" ? lineState.codes : null; // the map index of each pair's line
     // array-oriented rows [x, y, z, w(, line)]: what regl-scatterplot works on (no second conversion)
     const rows = new Array(m);
     const back = [], front = []; // pairs out of view / in view (faded ones are drawn first, under the others)
@@ -187,7 +199,9 @@ export function createScatter(model, { group, source, width = 460, height = 460,
       const z = code + (fade && !inView ? DIM_OFFSET : 0);
       if (vis) { if (inView) front.push(p); else back.push(p); }
       if (code === NO_CATEGORY && inView) hasNone = true;
-      rows[p] = gpuLines ? [xy[2 * p], xy[2 * p + 1], z, 0, p % n] : [xy[2 * p], xy[2 * p + 1], z, 0];
+      // valueB (w): the line's colour index when lines are coloured by cosine (pale when faded)
+      const w = gpuLines && cosine ? cosine[p % n] + (fade && !inView ? FADED_OFFSET : 0) : 0;
+      rows[p] = gpuLines ? [xy[2 * p], xy[2 * p + 1], z, w, p % n] : [xy[2 * p], xy[2 * p + 1], z, 0];
     }
     const filter = vis && !fade ? front : null;
     // everything that changes the picture is set BEFORE the draw, and only when it changes, so the
@@ -197,8 +211,9 @@ export function createScatter(model, { group, source, width = 460, height = 460,
     const palette = JSON.stringify(colors.palette);
     if (palette !== paletteSet) { scatterplot.set({ pointColor: colors.palette }); paletteSet = palette; }
     if (linesShown) { scatterplot.set({ showPointConnections: false }); linesShown = false; }
+    lineStyleSet = setLineStyle(scatterplot, gpuLines && cosine ? lineState : null, model.get("line_colormap"), lineStyleSet, LINE_COLORS);
     const spatialIndex = sameXY ? scatterplot.get("spatialIndex") : undefined;
-    await scatterplot.draw(rows, { zDataType: "categorical", ...(filter ? { filter } : {}), ...(spatialIndex ? { spatialIndex } : {}) });
+    await scatterplot.draw(rows, { zDataType: "categorical", ...(gpuLines && cosine ? { wDataType: "categorical" } : {}), ...(filter ? { filter } : {}), ...(spatialIndex ? { spatialIndex } : {}) });
     if (life.disposed) return;
     const faded = fade ? back.length : 0;
     const order = faded ? back.concat(front) : null;
@@ -218,6 +233,8 @@ export function createScatter(model, { group, source, width = 460, height = 460,
       }));
     }
     box.setAttribute("data-lines", gpuLines ? "gpu" : want ? "overlay" : "off");
+    box.setAttribute("data-line-color", want ? lineState.mode : "off");
+    box.setAttribute("data-line-range", lineState.mode === "cosine" ? `${lineState.lo},${lineState.hi}` : "");
     // the lines come after the points' first paint (their curves are computed off the main thread)
     if (gpuLines) { scatterplot.set({ showPointConnections: true }); linesShown = true; }
     // clamped outliers among the pairs in view (faded ones lie outside the box fitted to the view)
@@ -232,7 +249,8 @@ export function createScatter(model, { group, source, width = 460, height = 460,
     box.setAttribute("data-filtered", String(filter ? filter.length : m));
     box.setAttribute("data-clamped", String(shownClamped.length));
     box.setAttribute("data-color-by", colors.fallback ? "modality" : (model.get("color_by") || "modality"));
-    legend.update({ legend: colors.legend, hasNone, dimmedCount: faded, clampedCount: shownClamped.length, error: model.get("color_error") || "" });
+    legend.update({ legend: colors.legend, hasNone, dimmedCount: faded, clampedCount: shownClamped.length, error: model.get("color_error") || "",
+      lines: want ? lineState : null });
     drawOverlay();
     syncBar();
   }
@@ -245,29 +263,13 @@ export function createScatter(model, { group, source, width = 460, height = 460,
     if (!drawn) return;
     const at = (p) => scatterplot.getScreenPosition(p);
     if (overlayLines) drawOverlayLines(ctx, at);
-    if (clampedRing.length) {
-      ctx.strokeStyle = "rgba(40,40,40,0.75)"; ctx.lineWidth = 1;
-      const r = scatterplot.get("pointSize") / 2 + 2.5;
-      ctx.beginPath();
-      for (const p of clampedRing) {
-        const q = at(p);
-        if (q) { ctx.moveTo(q[0] + r, q[1]); ctx.arc(q[0], q[1], r, 0, 2 * Math.PI); }
-      }
-      ctx.stroke();
-    }
-    if (!hovered.length) return;
-    const pos = hovered.map(at).filter(Boolean);
-    if (pos.length === 2) {
-      ctx.strokeStyle = "rgba(220,0,80,0.8)"; ctx.lineWidth = 1.5;
-      ctx.beginPath(); ctx.moveTo(pos[0][0], pos[0][1]); ctx.lineTo(pos[1][0], pos[1][1]); ctx.stroke();
-    }
-    ctx.strokeStyle = "#dc0050"; ctx.lineWidth = 2;
-    for (const [px, py] of pos) { ctx.beginPath(); ctx.arc(px, py, 7, 0, 2 * Math.PI); ctx.stroke(); }
+    strokeClampRings(ctx, clampedRing.map(at), scatterplot.get("pointSize") / 2 + 2.5);
+    strokeHover(ctx, hovered.map(at));
   }
 
   function drawOverlayLines(ctx, at) {
     const { pairs, why } = overlayPairs(typed(Int32Array, model.get("order")), model.get("selection") || [], !!visDrawn);
-    const count = strokePairLines(ctx, xyDrawn, n, pairs, at, anchors);
+    const count = strokePairLines(ctx, xyDrawn, n, pairs, at, anchors, lineState.mode === "cosine" ? lineState : null);
     box.setAttribute("data-overlay-lines", String(count));
     linesNote.textContent = pairs.length ? `lines: ${pairs.length.toLocaleString()} pairs ${why}`
       : `lines: filter to ≤ ${OVERLAY_LINES.toLocaleString()} pairs or select some`;
@@ -285,6 +287,9 @@ export function createScatter(model, { group, source, width = 460, height = 460,
   }
 
   box.amumoScatterplot = scatterplot; // the regl-scatterplot instance (scripts, debugging)
+  // [r, g, b] the line of a pair is drawn in when lines are coloured by cosine (null when grey)
+  box.amumoLineColor = (pair) => (lineState.mode === "cosine" && pair >= 0 && pair < lineState.codes.length
+    ? lutRgb(lineState.lut, lineState.codes[pair]) : null);
   life.add(mountScatterMarks(model, box, scatterplot, { width, height, group, source })); // path, prompt, hits
   // a test (or a user script) can find where point i of a modality is drawn
   box.amumoPointToClient = (i, modality = "image") => {
@@ -362,6 +367,7 @@ export function createScatter(model, { group, source, width = 460, height = 460,
     box.setAttribute("data-projection", model.get("projection") || "");
     box.setAttribute("data-busy", st ? "true" : "false");
     box.setAttribute("data-stale", stale ? "true" : "false");
+    if (title) { title.textContent = model.get("plot_title") || ""; title.style.display = model.get("plot_title") ? "" : "none"; }
   }
   // One draw at a time: regl-scatterplot refuses a draw() while the previous one is running, and
   // one state message may change several traits (points, point_kind, colours, ...), each firing a
@@ -395,13 +401,13 @@ export function createScatter(model, { group, source, width = 460, height = 460,
   const onPoints = () => requestDraw().catch((err) => { status.textContent = `scatter failed: ${err.message}`; });
   // points_model / model / n_total: the points may stop (or start) fitting the model shown
   life.add(onModel(model, "change:points change:point_kind change:show_lines change:points_model change:model change:n_total " +
-    `change:point_clamped change:projection_scope ${COLOR_TRAITS}`, onPoints));
+    `change:point_clamped change:projection_scope ${COLOR_TRAITS} ${LINE_TRAITS}`, onPoints));
   // a new view: redrawn when it shows other pairs (faded or hidden), not for a new order of the same ones
   const sameMask = (a, b) => (a === null || b === null ? a === b : a.length === b.length && a.every((v, i) => v === b[i]));
   life.add(onModel(model, "change:order", () => { if (!drawn || !sameMask(visibleMask(xyDrawn.length / 2), visDrawn)) onPoints(); }));
   life.add(onModel(model, "change:selection", () => { if (overlayLines) drawOverlay(); }));
   life.add(onModel(model, "change:selection change:projection_status change:projection_progress change:projection_note " +
-    "change:show_lines change:projection", syncBar));
+    "change:show_lines change:projection change:plot_title", syncBar));
   life.add(() => { releasePointer(); drawn = false; });
   syncBar();
   onPoints();
