@@ -1,5 +1,5 @@
 """anywidget front ends: Explorer, SimilarityHeatmap, Scatter, Comparison, InterpolationStrip,
-RobustnessFigure, PromptSpaceFigure, GeometryPanel (imported lazily)."""
+RobustnessFigure, PromptSpaceFigure, GeometryPanel, VisualClosing (imported lazily)."""
 from __future__ import annotations
 
 from ..lazy import lazy_exports
@@ -13,6 +13,7 @@ _LAZY = {
     "RobustnessFigure": "robustness_figure",
     "GeometryPanel": "geometry_panel",
     "PromptSpaceFigure": "prompt_space_figure",
+    "VisualClosing": "visual_closing",
 }
 
 __all__ = sorted(_LAZY)
