@@ -8,6 +8,8 @@ Names understood by :func:`load`:
   a warm hub cache; offline, :func:`load` fails within seconds).
 - ``"ARCH:/path/to/checkpoint.pt"``: an open_clip architecture with a local checkpoint file.
 - ``"cyclip:/path/to/ckpt.pt"``, ``"cloob:/path/to/ckpt.pt"``: checkpoints of those training codes.
+- ``"cloob-laion:/path/to/ckpt.pkl"``: a crowsonkb/cloob-training pickle (JAX/haiku parameters and a
+  JSON config), e.g. the CLOOB ViT-B/16 on LAION-400M; read without JAX (:mod:`.cloob_checkpoint`).
 """
 from __future__ import annotations
 
@@ -86,6 +88,10 @@ def load(name: str, **kwargs) -> Encoder:
     if name in zoo_cards():
         return load_zoo(name, **kwargs)
     family, sep, rest = name.partition(":")
+    if sep and family == "cloob-laion":  # crowsonkb/cloob-training's JAX pickle + JSON config
+        from .cloob_checkpoint import load_cloob_laion
+
+        return load_cloob_laion(rest, **kwargs)
     if sep and family in ("cyclip", "cloob"):
         from .checkpoints import load_cloob, load_cyclip
 
@@ -101,5 +107,6 @@ def load(name: str, **kwargs) -> Encoder:
         return OpenCLIPEncoder(arch, tag, **kwargs)
     raise ModelError(
         f"unknown model {name!r}{suggest(name, available())}. Use a shipped model ({', '.join(zoo_cards()) or 'none'}), "
-        "an open_clip 'ARCH/TAG' pair, 'ARCH:/path/to/checkpoint', or 'cyclip:'/'cloob:' + a checkpoint path"
+        "an open_clip 'ARCH/TAG' pair, 'ARCH:/path/to/checkpoint', 'cyclip:'/'cloob:' + a checkpoint path, "
+        "or 'cloob-laion:' + a cloob-training pickle"
     )
