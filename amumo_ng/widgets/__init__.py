@@ -1,5 +1,5 @@
 """anywidget front ends: Explorer, SimilarityHeatmap, Scatter, Comparison, InterpolationStrip,
-RobustnessFigure, PromptSpaceFigure, GeometryPanel, VisualClosing (imported lazily)."""
+RobustnessFigure, PromptSpaceFigure, GeometryPanel, VisualClosing, GapShiftChart (imported lazily)."""
 from __future__ import annotations
 
 from ..lazy import lazy_exports
@@ -14,6 +14,7 @@ _LAZY = {
     "GeometryPanel": "geometry_panel",
     "PromptSpaceFigure": "prompt_space_figure",
     "VisualClosing": "visual_closing",
+    "GapShiftChart": "gap_shift_chart",
 }
 
 __all__ = sorted(_LAZY)
