@@ -62,13 +62,14 @@ def _unit_rows(vectors, dim: int) -> np.ndarray:
 
 def layout_vectors(session, vectors, text_share) -> np.ndarray:
     """Unit float64 [m, d]: ``vectors`` [m, d] (raw or unit, the current model's space) as the
-    layout's rows were made: normalised, and with ``gap_closed`` shifted by ``(w − ½)·Δ`` and
+    layout's rows were made: normalised, and with ``gap_closed`` shifted by ``(w − ½)·f·Δ`` (f the
+    session's ``gap_fraction``) and
     normalised again. ``text_share``: a float or float [m] in [0, 1] (1 text, 0 image)."""
     u = _unit_rows(vectors, session.embeddings.dim)
     if not session.gap_closed:
         return u
     w = np.broadcast_to(np.asarray(text_share, dtype=np.float64), (u.shape[0],))
-    shifted = u + (w[:, None] - 0.5) * gap_vector(session)[None, :]
+    shifted = u + (w[:, None] - 0.5) * float(session.gap_fraction) * gap_vector(session)[None, :]
     lengths = np.linalg.norm(shifted, axis=1, keepdims=True)
     if np.any(lengths < 1e-6):
         raise PlacementError("closing the gap moved a vector onto the origin: it has no direction")

@@ -81,20 +81,26 @@ def _compat_chunked(img_u, txt_u, scale: float, half) -> float:
     return total / count
 
 
-def _closed_distance(img_u, txt_u, half) -> float:
-    """‖mean(I') − mean(T')‖ of the gap-closed rows, accumulated over chunks (no closed copy)."""
+def _closed_gap_vector(img_u, txt_u, half) -> np.ndarray:
+    """float64 [d]: mean(I') − mean(T') of the rows shifted by ``half``, accumulated over chunks
+    (no shifted copy of all rows)."""
     d = img_u.shape[1]
     s_i, s_t = np.zeros(d), np.zeros(d)
     for start in range(0, img_u.shape[0], _CHUNK_ROWS):
         a, b = _closed(img_u[start:start + _CHUNK_ROWS], txt_u[start:start + _CHUNK_ROWS], half)
         s_i += a.sum(axis=0, dtype=np.float64)
         s_t += b.sum(axis=0, dtype=np.float64)
-    return float(np.linalg.norm((s_i - s_t) / img_u.shape[0]))
+    return (s_i - s_t) / img_u.shape[0]
+
+
+def _closed_distance(img_u, txt_u, half) -> float:
+    """‖mean(I') − mean(T')‖ of the gap-closed rows (see :func:`_closed_gap_vector`)."""
+    return float(np.linalg.norm(_closed_gap_vector(img_u, txt_u, half)))
 
 
 def gap_readout(image: np.ndarray, text: np.ndarray, logit_scale: float,
                 progress: Optional[Callable[[dict], None]] = None,
-                cancel: Optional[threading.Event] = None) -> dict:
+                cancel: Optional[threading.Event] = None, fraction: float = 1.0) -> dict:
     """Gap distance and contrastive loss (symmetric and Amumo-compat) of aligned pairs
     ``image``, ``text`` (raw float [n, d], or unit rows, which are used without a copy), before
     and after closing their gap (Amumo: both modalities moved by half the gap vector Δ of these
@@ -107,7 +113,11 @@ def gap_readout(image: np.ndarray, text: np.ndarray, logit_scale: float,
 
     ``progress(partial)`` is called with the readout so far (the distances first, then each loss as
     it is done) plus ``progress`` (fraction done) and ``stage``; ``cancel`` (an Event) stops it
-    between batches with :class:`ReadoutCancelled`."""
+    between batches with :class:`ReadoutCancelled`.
+
+    ``fraction``: how much of the closing "after" means (each modality moved by fraction·Δ/2, i.e.
+    a shift δ = fraction·‖Δ‖ along the gap direction; 1 is Amumo's closing). The readout states it
+    as ``fraction`` and ``shift`` (δ)."""
     from ..analysis.gap import modality_gap
     from ..analysis.validation import as_pair, unit_rows
 
@@ -115,9 +125,11 @@ def gap_readout(image: np.ndarray, text: np.ndarray, logit_scale: float,
     n = int(img.shape[0])
     img_u, txt_u = unit_rows(img), unit_rows(txt)
     gap = modality_gap(img_u, txt_u)
-    half = np.asarray(gap.vector, np.float32) / np.float32(2.0)
+    fraction = float(fraction)
+    half = np.asarray(gap.vector, np.float32) * np.float32(fraction / 2.0)
     batch = None if n <= LOSS_FULL_BATCH_LIMIT else LOSS_FULL_BATCH_LIMIT
     out = {"n": n, "loss_batch_size": batch, "distance_before": float(gap.distance),
+           "fraction": fraction, "shift": fraction * float(gap.distance),
            "distance_after": _closed_distance(img_u, txt_u, half)}
     batches = 2 * math.ceil(n / (batch or n))
     done = [0]
@@ -149,10 +161,14 @@ def gap_readout(image: np.ndarray, text: np.ndarray, logit_scale: float,
 class ReadoutsMixin:
     """:meth:`readouts` for :class:`~amumo_ng.session.Session` (needs ``gap_pairs()``, ``_cache``)."""
 
-    def readouts_key(self) -> tuple:
-        """Cache key of :meth:`readouts` (model, data source and the pairs read out)."""
+    def readout_pairs_key(self) -> tuple:
+        """(model, data source, the pairs read out): what the readout and the gap-shift curve describe."""
         scope, idx = self.gap_pairs()
         return ("readouts", self.data_key(), scope if idx is None else self.indices_key())
+
+    def readouts_key(self) -> tuple:
+        """Cache key of :meth:`readouts`: :meth:`readout_pairs_key` and the closing's ``gap_fraction``."""
+        return self.readout_pairs_key() + (float(self.gap_fraction),)
 
     def readouts(self, progress=None, cancel=None) -> dict:
         """:func:`gap_readout` of the pairs :meth:`gap_pairs` names (the pairs in view, or all of
@@ -163,6 +179,7 @@ class ReadoutsMixin:
         scope, idx = self.gap_pairs()
         emb = self.embeddings
         base = {"scope": scope, "n_total": emb.n, "model": self.model}
+        fraction = float(self.gap_fraction)
 
         def make():
             if idx is not None and idx.size == 0:
@@ -171,6 +188,7 @@ class ReadoutsMixin:
             image = unit_img if idx is None else unit_img[idx]
             text = unit_txt if idx is None else unit_txt[idx]
             relay = None if progress is None else (lambda partial: progress({**base, **partial}))
-            return {**base, **gap_readout(image, text, emb.logit_scale, progress=relay, cancel=cancel)}
+            return {**base, **gap_readout(image, text, emb.logit_scale, progress=relay, cancel=cancel,
+                                          fraction=fraction)}
 
         return self._cache.get(self.readouts_key(), make)

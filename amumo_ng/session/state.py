@@ -28,6 +28,8 @@ from ..lru import LRUCache
 from ..store.embeddings import Embeddings
 from .augmentation import AugmentationMixin
 from .conformity_order import ConformityOrderMixin
+from .difference_view import DifferenceViewMixin
+from .gap_shift import GapShiftMixin
 from .interpolation import InterpolationMixin
 from .jobs import JobsMixin
 from .readouts import LOSS_FULL_BATCH_LIMIT, ReadoutsMixin
@@ -87,7 +89,8 @@ def _as_model_dict(embeddings) -> "OrderedDict[str, Embeddings]":
     )
 
 
-class Session(JobsMixin, ReadoutsMixin, AugmentationMixin, InterpolationMixin, ConformityOrderMixin, t.HasTraits):
+class Session(JobsMixin, ReadoutsMixin, GapShiftMixin, DifferenceViewMixin, AugmentationMixin, InterpolationMixin,
+              ConformityOrderMixin, t.HasTraits):
     """Analysis state of one Explorer.
 
     Parameters
@@ -103,6 +106,8 @@ class Session(JobsMixin, ReadoutsMixin, AugmentationMixin, InterpolationMixin, C
     filter_regex = t.Bool(False)
     filter_error = t.Unicode("", help="message of the last filter that could not be applied ('' when fine)")
     gap_closed = t.Bool(False, help="show gap-closed vectors (Amumo: shift both modalities by half the gap)")
+    gap_fraction = t.Float(1.0, help="how much of the gap closing applies when gap_closed: each modality moves "
+                                     "by fraction·Δ/2 (1: Amumo's closing; the gap-shift chart sets others)")
     gap_scope = t.Enum([v for v, _ in GAP_SCOPES], default_value="view",
                        help="pairs whose gap vector is closed and read out: 'view' (Amumo) or 'all'")
     cluster = t.Bool(False, help="reorder the heatmap by a clustering of one quadrant")
@@ -240,9 +245,9 @@ class Session(JobsMixin, ReadoutsMixin, AugmentationMixin, InterpolationMixin, C
         if not self.gap_closed:
             return ("vectors", self.data_key(), "open")
         scope, idx = self.gap_pairs()
-        if idx is None or idx.size == 0:  # no pairs in view: nothing to measure a gap on
-            return ("vectors", self.data_key(), "closed", "all")
-        return ("vectors", self.data_key(), "closed", self.indices_key())
+        # no pairs in view: nothing to measure a gap on
+        pairs = "all" if idx is None or idx.size == 0 else self.indices_key()
+        return ("vectors", self.data_key(), "closed", pairs, float(self.gap_fraction))
 
     def unit_vectors(self) -> tuple[np.ndarray, np.ndarray]:
         """(image, text) unit float32 [n, d] of ALL pairs of the current model, gap open: the
@@ -253,21 +258,21 @@ class Session(JobsMixin, ReadoutsMixin, AugmentationMixin, InterpolationMixin, C
     def vectors(self) -> tuple[np.ndarray, np.ndarray]:
         """(image, text) unit float32 [n, d] of ALL pairs of the current model; gap-closed when
         ``gap_closed`` (Amumo semantics, :func:`amumo_ng.analysis.gap.close_gap`) with the gap
-        vector Δ of :meth:`gap_pairs` (by default the pairs in view) applied to every pair."""
-        key = self.vectors_key()
-        emb = self.embeddings
-        idx = None if key[-1] in ("open", "all") else self.indices
-
+        vector Δ of :meth:`gap_pairs` (by default the pairs in view) applied to every pair, each
+        modality moved by ``gap_fraction``·Δ/2 (1: the whole closing)."""
         if not self.gap_closed:
             return self.unit_vectors()
+        key = self.vectors_key()
+        idx = None if key[3] == "all" else self.indices
+        fraction = np.float32(self.gap_fraction)
 
         def make():
-            from ..analysis.gap import close_gap, modality_gap
+            from ..analysis.gap import _shift_units, modality_gap
 
             unit_img, unit_txt = self.unit_vectors()
-            gap = None if idx is None else modality_gap(unit_img[idx], unit_txt[idx])
-            img, txt = close_gap(unit_img, unit_txt, gap=gap)
-            return np.asarray(img, np.float32), np.asarray(txt, np.float32)
+            gap = modality_gap(unit_img, unit_txt) if idx is None else modality_gap(unit_img[idx], unit_txt[idx])
+            half = np.asarray(gap.vector, np.float32) * (fraction / np.float32(2.0))
+            return _shift_units(unit_img, unit_txt, half)
 
         return self._cache.get(key, make)
 

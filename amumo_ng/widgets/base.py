@@ -139,7 +139,7 @@ class SessionWidget(anywidget.AnyWidget):
             t.link((session, name), (self, name))
         session.observe(self._on_model, names=["model", "data_version"])
         session.observe(self._on_indices, names=["indices", "cluster", "cluster_quadrant", "cluster_leaf_order",
-                                                 "order_by", "gap_closed", "gap_scope", "ordering_version"])
+                                                 "order_by", "gap_closed", "gap_fraction", "gap_scope", "ordering_version"])
         t.dlink((session, "status"), (self, "status"))
         self._on_model(None)
         self.on_msg(self._dispatch)

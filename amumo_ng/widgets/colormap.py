@@ -45,3 +45,30 @@ def quantize(values: np.ndarray, vmin: float, vmax: float) -> np.ndarray:
 def dequantize(index: np.ndarray, vmin: float, vmax: float) -> np.ndarray:
     """The value at the centre of each uint8 bin (inverse of :func:`quantize` up to rounding)."""
     return (np.asarray(index, dtype=np.float32) * np.float32((vmax - vmin) / 255.0) + np.float32(vmin))
+
+
+# a diverging map (ColorBrewer RdBu, reversed: blue for negative, white at 0, red for positive)
+_RDBU_STOPS = np.array(
+    [
+        [5, 48, 97],
+        [33, 102, 172],
+        [67, 147, 195],
+        [146, 197, 222],
+        [209, 229, 240],
+        [247, 247, 247],
+        [253, 219, 199],
+        [244, 165, 130],
+        [214, 96, 77],
+        [178, 24, 43],
+        [103, 0, 31],
+    ],
+    dtype=np.float64,
+)
+
+
+def diverging_lut() -> np.ndarray:
+    """uint8 [256, 3]: blue (index 0, most negative) through white (the centre) to red (255)."""
+    x = np.linspace(0.0, 1.0, 256)
+    stops = np.linspace(0.0, 1.0, len(_RDBU_STOPS))
+    lut = np.stack([np.interp(x, stops, _RDBU_STOPS[:, c]) for c in range(3)], axis=1)
+    return np.round(lut).astype(np.uint8)

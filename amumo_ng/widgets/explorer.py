@@ -141,6 +141,13 @@ class Explorer(PathOverlayMixin, PromptSearchMixin, HeatmapMixin, ScatterMixin, 
 
         return save_explorer_png(self, path, views=views, scale=scale, legend=legend)
 
+    def gap_shift_chart(self, **kwargs):
+        """The loss against the shift along the gap on this Explorer's session; clicking a point
+        applies its shift to these views (see :class:`~amumo_ng.widgets.gap_shift_chart.GapShiftChart`)."""
+        from .gap_shift_chart import GapShiftChart
+
+        return GapShiftChart(self, **kwargs)
+
     @classmethod
     def compare(cls, left, right=None, **kwargs):
         """Two models side by side with synchronised hover: ``compare(emb_a, emb_b)`` or

@@ -12,14 +12,18 @@ import traitlets as t
 
 from ..analysis.validation import l2_normalize
 from .base import SessionWidget, serialized
-from .colormap import viridis_lut
-from .heatmap_view import full_view, region_view
+from .colormap import diverging_lut, viridis_lut
+from .heatmap_view import difference_full_view, difference_region_view, full_view, region_view
 
 #: Default most cells a side the browser is sent (the canvas draws one pixel per cell).
 DEFAULT_GRID = 1024
 
 #: Colour-scale modes and what the legend says of each.
 COLOR_SCALES = {"view": "scale: per view", "fixed": "scale: fixed [−1, 1]", "locked": "scale: locked"}
+
+#: What the heatmap draws: the stacked cosine similarities [2k, 2k], or the in-modal difference
+#: D = Î·Îᵀ − T̂·T̂ᵀ [k, k] (CyCLIP's symmetry check) on a diverging scale centred at 0.
+HEAT_MODES = (("similarity", "similarity (stacked)"), ("difference", "in-modal difference Î·Îᵀ − T̂·T̂ᵀ"))
 
 #: Default most bytes of view unit vectors (float32 [2k, d]) sent so the browser computes
 #: exact hover values itself (8 MiB: 2k·d·4 bytes, e.g. k = 16,384 pairs at d = 64).
@@ -58,12 +62,19 @@ class HeatmapMixin(t.HasTraits):
     vmin = t.Float(0.0).tag(sync=True)
     vmax = t.Float(1.0).tag(sync=True)
     colormap = t.Bytes(viridis_lut().tobytes(), help="uint8 [256, 3] RGB lookup table").tag(sync=True)
+    diverging_colormap = t.Bytes(diverging_lut().tobytes(), help="uint8 [256, 3] RGB lookup table of the "
+                                                                  "difference mode (white at the centre)").tag(sync=True)
     color_scale = t.Enum(list(COLOR_SCALES), default_value="view",
                          help="colour range: 'view' (each view's own values), 'fixed' ([-1, 1]) or "
                               "'locked' (the range at the time of locking, kept across filters, "
                               "clustering and models)").tag(sync=True)
     locked_range = t.List(t.Float(), [], help="(vmin, vmax) of the locked scale").tag(sync=True)
     color_scale_label = t.Unicode("", help="what the legend says of the scale").tag(sync=True)
+    heat_mode = t.Enum([m for m, _ in HEAT_MODES], default_value="similarity",
+                       help="'similarity' (stacked [2k, 2k]) or 'difference' (Î·Îᵀ − T̂·T̂ᵀ, [k, k])").tag(sync=True)
+    heat_modes = t.List(t.List(t.Unicode()), [list(m) for m in HEAT_MODES]).tag(sync=True)
+    difference_readout = t.Dict(help="difference mode: n, mean, std, rms, mean_abs, mean_abs_rows of the "
+                                     "off-diagonal D of the pairs in view ({} otherwise)").tag(sync=True)
     cluster_bounds = t.List(t.Int(), help="draw positions where clusters start, plus k").tag(sync=True)
     cluster_names = t.List(t.Unicode()).tag(sync=True)
 
@@ -73,7 +84,7 @@ class HeatmapMixin(t.HasTraits):
         self._heatmap_ready = True
         self._scale_note = ""
         self.observe(self._on_color_scale, names=["color_scale"])
-        self.observe(self._refresh_heatmap, names=["grid", "float_limit", "vector_budget", "locked_range"])
+        self.observe(self._refresh_heatmap, names=["grid", "float_limit", "vector_budget", "locked_range", "heat_mode"])
         self._refresh_heatmap(None)
 
     # -- colour scale -----------------------------------------------------------------
@@ -128,16 +139,24 @@ class HeatmapMixin(t.HasTraits):
                 self.heat_pixels = self.heat_edges = self.heat_values = self.heat_vectors = b""
                 self.heat_dims = 0
                 self.cluster_bounds, self.cluster_names = [], []
+                self.difference_readout = {}
             return
         scale = self._scale()
         label = COLOR_SCALES[self.color_scale]
         if scale is not None and self.color_scale == "locked":
             label += f" [{scale[0]:.2f}, {scale[1]:.2f}]"
+        difference = self.heat_mode == "difference"
+        readout = self._difference_readout() if difference else {}
+        if difference:
+            label += (f" · mean |Δ| {readout['mean_abs']:.3f}" + ("" if readout["exact"] else
+                      f" ({readout['mean_abs_rows']:,} sampled rows)") + f", std {readout['std']:.3f}")
         self.color_scale_label = label + (f" · {self._scale_note}" if self._scale_note else "")
-        image = full_view(session, self.grid, self.float_limit, scale)
+        view = difference_full_view if difference else full_view
+        image = view(session, self.grid, self.float_limit, scale)
         ordering = session.ordering()
         vectors, dims = stacked_view_vectors(session, self.vector_budget)
         with self.hold_sync():
+            self.difference_readout = readout
             self.heat_vectors, self.heat_dims = vectors, dims
             self.vmin, self.vmax = image.vmin, image.vmax
             self.heat_exact = image.exact
@@ -151,14 +170,27 @@ class HeatmapMixin(t.HasTraits):
                 self.cluster_bounds = [int(b) for b in np.asarray(ordering.boundaries)]
                 self.cluster_names = session.cluster_names()
 
+    def heat_lut(self) -> np.ndarray:
+        """uint8 [256, 3]: the colour map the heatmap draws with now (viridis, or diverging in difference mode)."""
+        lut = self.diverging_colormap if self.heat_mode == "difference" else self.colormap
+        return np.frombuffer(lut, dtype=np.uint8).reshape(256, 3)
+
+    def _difference_readout(self) -> dict:
+        """The :class:`~amumo_ng.analysis.difference.DifferenceSummary` of the view as a dict, with the model."""
+        summary = self.session.difference_summary()
+        return {"model": self.session.model, "n": summary.n, "mean": summary.mean, "std": summary.std,
+                "rms": summary.rms, "mean_abs": summary.mean_abs, "mean_abs_rows": summary.mean_abs_rows,
+                "exact": summary.mean_abs_exact}
+
     # -- requests -----------------------------------------------------------------------
     def handle_region(self, content) -> tuple[dict, list]:
         """``{"type": "region", "r0", "r1", "c0", "c1"}`` (stacked view rows/cols, stop exclusive)
         -> reply with rows, cols, exact, the colour range (vmin, vmax) and buffers [uint8 pixels
         [rows, cols], int32 row edges, int32 col edges, float32 values (only when exact and small)].
         ``order_hash`` in the reply lets the browser drop answers for a view that changed meanwhile."""
-        img = region_view(self.session, content["r0"], content["r1"], content["c0"], content["c1"],
-                          self.grid, self.vmin, self.vmax, self.float_limit, widen=self._scale() is None)
+        view = difference_region_view if self.heat_mode == "difference" else region_view
+        img = view(self.session, content["r0"], content["r1"], content["c0"], content["c1"],
+                   self.grid, self.vmin, self.vmax, self.float_limit, widen=self._scale() is None)
         rows, cols = img.shape
         reply = {"type": "region", "req": content.get("req"), "order_hash": self.order_hash,
                  "r0": img.r0, "r1": img.r1, "c0": img.c0, "c1": img.c1,
@@ -171,8 +203,15 @@ class HeatmapMixin(t.HasTraits):
 
     def handle_value(self, content) -> tuple[dict, list]:
         """``{"type": "value", "row", "col"}`` -> the exact cosine similarity of that stacked
-        view cell, with the (modality, pair) of its row and column."""
+        view cell, with the (modality, pair) of its row and column; in difference mode D of those
+        pair positions with ``parts`` [Î_r·Î_c, T̂_r·T̂_c]."""
         row, col = int(content["row"]), int(content["col"])
+        if self.heat_mode == "difference":  # pair positions; the two in-modal cosines come along
+            value, image_value, text_value = self.session.difference_cell(row, col)
+            return ({"type": "value", "req": content.get("req"), "order_hash": self.order_hash, "row": row,
+                     "col": col, "value": value, "parts": [image_value, text_value], "mode": "difference",
+                     "row_item": ["pair", int(self.session.order[row])],
+                     "col_item": ["pair", int(self.session.order[col])]}, [])
         value = float(self.session.tile(row, row + 1, col, col + 1)[0, 0])
         rmod, rpair = self.session.item(row)
         cmod, cpair = self.session.item(col)

@@ -104,3 +104,43 @@ def region_view(session, r0: int, r1: int, c0: int, c1: int, grid: int,
         r0, r1, c0, c1, np.asarray(lod.edges, np.int32), np.asarray(lod.col_edges, np.int32),
         quantize(values, vmin, vmax), values if lod.exact and small else None, bool(lod.exact), vmin, vmax,
     )
+
+
+def symmetric_range(values: np.ndarray) -> tuple[float, float]:
+    """(−m, m) with m the largest |value| (at least 1e-3): a diverging scale centred at 0."""
+    m = max(float(np.max(np.abs(np.asarray(values, dtype=np.float32)))), 1e-3)
+    return -m, m
+
+
+def difference_full_view(session, grid: int, float_limit: int, scale: Optional[tuple] = None) -> HeatmapImage:
+    """The whole in-modal difference D = Î·Îᵀ − T̂·T̂ᵀ of the view ([k, k], pair positions in draw
+    order) on at most ``grid`` x ``grid`` cells, coloured over ``scale`` or, when None, a range
+    symmetric about 0 (the diverging map's white is D = 0); exact floats when k <= ``float_limit``."""
+    lod = session.difference_level_of_detail(grid)
+    values = np.asarray(lod.values, dtype=np.float32)
+    edges = np.asarray(lod.edges, dtype=np.int32)
+    k = session.k
+    vmin, vmax = symmetric_range(values) if scale is None else (float(scale[0]), float(scale[1]))
+    exact = bool(lod.exact)
+    return HeatmapImage(0, k, 0, k, edges, edges, quantize(values, vmin, vmax),
+                        values if exact and k <= float_limit else None, exact, vmin, vmax)
+
+
+def difference_region_view(session, r0: int, r1: int, c0: int, c1: int, grid: int,
+                           vmin: float, vmax: float, float_limit: int, widen: bool = True) -> HeatmapImage:
+    """The rectangle ``[r0, r1) x [c0, c1)`` of D (pair positions), exact when it fits ``grid``;
+    the colour range widened symmetrically to the region's values when ``widen``."""
+    k = session.k
+    r0, r1, c0, c1 = (int(v) for v in (r0, r1, c0, c1))
+    if not (0 <= r0 < r1 <= k and 0 <= c0 < c1 <= k):
+        raise ValueError(f"region [{r0}:{r1}, {c0}:{c1}] outside the {k}x{k} difference matrix in view")
+    lod = session.difference_level_of_detail(max(2, int(grid)), (r0, r1), (c0, c1))
+    values = np.asarray(lod.values, dtype=np.float32)
+    small = (r1 - r0) * (c1 - c0) <= float_limit * float_limit
+    vmin, vmax = float(vmin), float(vmax)
+    if widen:
+        m = max(-vmin, vmax, -symmetric_range(values)[0])
+        vmin, vmax = -m, m
+    return HeatmapImage(r0, r1, c0, c1, np.asarray(lod.edges, np.int32), np.asarray(lod.col_edges, np.int32),
+                        quantize(values, vmin, vmax), values if lod.exact and small else None, bool(lod.exact),
+                        vmin, vmax)

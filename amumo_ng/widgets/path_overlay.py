@@ -68,7 +68,7 @@ class PathOverlayMixin(t.HasTraits):
         self._path_seq = 0
         self.session.observe(self._on_path_ends, names=["path_start", "path_end", "model", "data_version"])
         self.session.observe(self._refresh_path, names=["path_shown", "model", "data_version", "projection",
-                                                         "projection_scope", "gap_closed", "gap_scope"])
+                                                         "projection_scope", "gap_closed", "gap_fraction", "gap_scope"])
         self._on_path_ends(None)
         self._refresh_path(None)
 

@@ -54,7 +54,7 @@ class PromptSearchMixin(t.HasTraits):
         self._prompt_placer = Placer(self.session)
         self._prompt_vectors: dict = {}  # (data key, prompt) -> raw float32 [d]
         self._prompt_seq = 0
-        self.session.observe(self._refresh_prompt, names=["model", "data_version", "indices", "gap_closed", "gap_scope"])
+        self.session.observe(self._refresh_prompt, names=["model", "data_version", "indices", "gap_closed", "gap_fraction", "gap_scope"])
         self.session.observe(self._place_prompt, names=["projection", "projection_scope"])
 
     def _show(self, projection) -> None:  # the scatter shows a layout: place the prompt in it

@@ -33,7 +33,7 @@ class ReadoutPanelMixin(t.HasTraits):
     def _init_readout(self) -> None:
         self._readout_cancel = threading.Event()
         self._readout_thread = None
-        self.session.observe(self._refresh_readout, names=["model", "data_version", "indices", "gap_scope"])
+        self.session.observe(self._refresh_readout, names=["model", "data_version", "indices", "gap_scope", "gap_closed", "gap_fraction"])
         self._refresh_readout(None)
 
     def _readout_key(self) -> tuple:

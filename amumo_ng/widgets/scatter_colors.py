@@ -33,7 +33,7 @@ class ColorByMixin(t.HasTraits):
     def _init_colors(self) -> None:
         self.observe(self._refresh_colors, names=["color_by", "point_kind"])
         self.session.observe(self._on_color_source, names=[
-            "model", "data_version", "gap_closed", "gap_scope", "indices", "cluster", "cluster_quadrant",
+            "model", "data_version", "gap_closed", "gap_fraction", "gap_scope", "indices", "cluster", "cluster_quadrant",
             "ordering_version"])
         self._on_color_source({"name": "model"})
 
@@ -44,11 +44,11 @@ class ColorByMixin(t.HasTraits):
             self.color_options = color_options(self.session.embeddings)
             if self.color_by not in {v for v, _ in self.color_options}:
                 self.color_by = "modality"  # the new model's meta lacks the column
-        if name in ("model", "gap_closed", "gap_scope", "indices"):
+        if name in ("model", "gap_closed", "gap_fraction", "gap_scope", "indices"):
             img, txt = self.session.vectors()
             self.pair_cosines = np.einsum("ij,ij->i", img, txt).astype(np.float32).tobytes()
-        depends = {"modality": ("model",), "pair-cosine": ("model", "gap_closed", "gap_scope", "indices"),
-                   "cluster": ("model", "indices", "cluster", "cluster_quadrant", "ordering_version", "gap_closed")}
+        depends = {"modality": ("model",), "pair-cosine": ("model", "gap_closed", "gap_fraction", "gap_scope", "indices"),
+                   "cluster": ("model", "indices", "cluster", "cluster_quadrant", "ordering_version", "gap_closed", "gap_fraction")}
         if name in depends.get(self.color_by, ("model",)):
             self._refresh_colors(None)
 

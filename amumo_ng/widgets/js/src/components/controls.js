@@ -75,6 +75,7 @@ export function createControls(model) {
   const leafOrder = select(life, "cluster-leaf-order", LEAF_ORDERS, (v) => set("cluster_leaf_order", v));
   const orderBy = traitSelect(life, model, "heatmap-order", "order_options", [["none", "index / clusters"]], (v) => set("order_by", v));
   const colorScale = select(life, "color-scale", COLOR_SCALES, (v) => set("color_scale", v));
+  const heatMode = traitSelect(life, model, "heatmap-mode", "heat_modes", [["similarity", "similarity (stacked)"]], (v) => set("heat_mode", v));
   const selFilter = h("input", { type: "checkbox", "data-amumo": "selection-filter" });
 
   // -- projection
@@ -100,6 +101,8 @@ export function createControls(model) {
         [h("label", {}, ["order ", leafOrder])]),
       model.get("order_by") === undefined ? null : unit("sort the heatmap's pairs by a conformity (raw vectors, within all pairs), " +
         "lowest first; within each cluster when clustering", [h("label", {}, ["sort ", orderBy.el])]),
+      model.get("heat_mode") === undefined ? null : unit("what the heatmap draws: the stacked cosine similarities, or CyCLIP's " +
+        "in-modal difference Î·Îᵀ − T̂·T̂ᵀ on a diverging scale (white: both modalities agree)", [h("label", {}, ["heatmap ", heatMode.el])]),
       unit("colour range of the heatmap: each view's own, fixed [−1, 1], or locked to the range shown when locking",
         [h("label", {}, ["scale ", colorScale])]),
       unit("show only the lasso-selected pairs in the heatmap", [h("label", {}, [selFilter, "heatmap: selection only"])]),
@@ -157,6 +160,13 @@ export function createControls(model) {
       closed: [r.distance_after, r.loss_after, r.loss_compat_after],
     };
     const current = model.get("gap_closed") ? "closed" : "open";
+    // a shift chosen on the gap-shift chart: the second row is the loss at that shift δ
+    const partial = r.fraction != null && Math.abs(r.fraction - 1) > 1e-9;
+    const label = partial ? `shift δ = ${fmt(r.shift, 3)}` : "after closing";
+    const th = rows.closed.firstChild;
+    if (th.textContent !== label) th.textContent = label;
+    th.title = partial ? `both modalities moved by δ/2 = ${fmt(r.shift / 2, 3)} along the gap direction (${fmt(r.fraction, 3)} of the closing)` : "";
+    rows.closed.setAttribute("data-shift", r.shift != null ? String(r.shift) : "");
     for (const key of ["open", "closed"]) {
       ["distance", "loss", "compat"].forEach((col, i) => {
         const v = values[key][i]; // a pending readout shows what it has (the distances come first)
@@ -236,6 +246,8 @@ export function createControls(model) {
     orderBy.refresh(model.get("order_by"));
     pick(orderBy.el, model.get("order_by"));
     pick(colorScale, model.get("color_scale"));
+    heatMode.refresh(model.get("heat_mode"));
+    pick(heatMode.el, model.get("heat_mode"));
     projection.refresh(model.get("projection"));
     projection.el.value = model.get("projection");
     projScope.refresh(model.get("projection_scope"));
@@ -246,7 +258,7 @@ export function createControls(model) {
   }
   const events = "change:model change:models change:filter_pattern change:filter_regex change:n_total " +
     "change:gap_closed change:gap_scope change:gap_scopes change:gap_readout change:cluster change:cluster_quadrant " +
-    "change:quadrants change:cluster_leaf_order change:order_by change:order_options change:color_scale change:projection change:projections " +
+    "change:quadrants change:cluster_leaf_order change:order_by change:order_options change:color_scale change:heat_mode change:heat_modes change:projection change:projections " +
     "change:projection_scope change:projection_scopes change:selection_filter";
   life.add(onModel(model, events, sync));
   life.add(onModel(model, "change:n_view change:order_hash change:filter_error", answered));

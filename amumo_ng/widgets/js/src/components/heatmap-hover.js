@@ -23,14 +23,28 @@ export function locate(st, x, y) {
   return { row: v.r0 + Math.floor(fy * (v.r1 - v.r0)), col: v.c0 + Math.floor(fx * (v.c1 - v.c0)), cell: -1 };
 }
 
-// exact S[row, col] from the view's unit vectors (float32, as the kernel's tile), or null when
-// the kernel did not send them (over its vector budget)
-export function localValue(st, row, col) {
-  const { vectors, dims, K } = st;
-  if (!vectors || row < 0 || col < 0 || row >= 2 * K || col >= 2 * K) return null;
+function dotRows(st, a, b) {
+  const { vectors, dims } = st;
   let dot = 0;
-  for (let i = row * dims, j = col * dims, end = i + dims; i < end; i++, j++) dot += vectors[i] * vectors[j];
+  for (let i = a * dims, j = b * dims, end = i + dims; i < end; i++, j++) dot += vectors[i] * vectors[j];
   return Math.fround(Math.min(1, Math.max(-1, dot)));
+}
+
+// exact S[row, col] from the view's unit vectors (float32, as the kernel's tile), or null when
+// the kernel did not send them (over its vector budget). Difference mode: D[row, col] of pair
+// positions, Î_row·Î_col − T̂_row·T̂_col (localParts gives the two cosines).
+export function localValue(st, row, col) {
+  const parts = localParts(st, row, col);
+  if (!parts) return null;
+  return st.diff ? Math.fround(parts[0] - parts[1]) : parts[0];
+}
+
+// [S[row, col]] or, in difference mode, [image–image cosine, text–text cosine]; null without vectors
+export function localParts(st, row, col) {
+  const { vectors, K } = st;
+  const side = st.diff ? K : 2 * K;
+  if (!vectors || row < 0 || col < 0 || row >= side || col >= side) return null;
+  return st.diff ? [dotRows(st, row, col), dotRows(st, K + row, K + col)] : [dotRows(st, row, col)];
 }
 
 // ui: the heatmap's canvas part (heatmap-render.js); life: the heatmap's disposer
@@ -45,17 +59,20 @@ export function createHeatmapHover(model, st, ui, { group, source, rpc, life }) 
   // name of the cluster holding stacked row `row` ("" when not clustered)
   function clusterOf(row) {
     const bounds = model.get("cluster_bounds") || [], names = model.get("cluster_names") || [];
-    const pos = row < st.K ? row : row - st.K;
+    const pos = st.diff || row < st.K ? row : row - st.K;
     for (let c = 0; c + 1 < bounds.length; c++) {
       if (pos >= bounds[c] && pos < bounds[c + 1]) return names[c] ? `cluster ${c + 1}: ${names[c]}` : `cluster ${c + 1}`;
     }
     return "";
   }
 
+  // difference mode: a row is a pair (both modalities); the panel shows its image and caption
   function item(row) {
     const K = st.K;
+    if (st.diff) return { pair: st.order[row], modality: "image" };
     return { pair: st.order[row < K ? row : row - K], modality: row < K ? "image" : "text" };
   }
+  const quadrantOf = (a, b) => (st.diff ? "difference Î·Îᵀ − T̂·T̂ᵀ" : QUADRANT[`${a.modality},${b.modality}`]);
 
   function onMove(ev) {
     if (!st.cur) return;
@@ -71,12 +88,14 @@ export function createHeatmapHover(model, st, ui, { group, source, rpc, life }) 
     const a = item(row), b = item(col), cur = st.cur;
     ui.setHighlight({ row, col });
     const exactHere = cur.exact && cur.values && cell >= 0;
-    const value = exactHere ? cur.values[cell] : localValue(st, row, col);
+    const parts = st.diff ? localParts(st, row, col) : null;
+    let value = exactHere ? cur.values[cell] : localValue(st, row, col);
+    if (st.diff && exactHere && !parts) value = null; // the two cosines come from the kernel with it
     const approx = !exactHere && cell >= 0 ? cur.vmin + (cur.pixels[cell] / 255) * (cur.vmax - cur.vmin) : null;
     const orderHash = model.get("order_hash");
     publish(group, {
       kind: "hover", source, origin: "heatmap", items: [a, b], row, col, clusters: [clusterOf(row), clusterOf(col)],
-      quadrant: QUADRANT[`${a.modality},${b.modality}`], value, approx, exact: value != null,
+      quadrant: quadrantOf(a, b), value, approx, exact: value != null, parts, difference: st.diff,
       blockMean: !cur.exact && cell >= 0,
     });
     if (value == null) requestValue(row, col, orderHash);
@@ -85,17 +104,18 @@ export function createHeatmapHover(model, st, ui, { group, source, rpc, life }) 
   function requestValue(row, col, orderHash) {
     const key = `${orderHash}:${row}:${col}`;
     const seq = ++valueSeq;
-    const send = (value) => {
+    const send = ({ value, parts }) => {
       // a reply for a cell the pointer left, or for a view that changed meanwhile, is stale
       if (seq !== valueSeq || lastCell !== `${row},${col}` || model.get("order_hash") !== orderHash) return;
-      publish(group, { kind: "value", source, row, col, value });
+      publish(group, { kind: "value", source, row, col, value, parts: parts || null });
     };
     if (valueCache.has(key)) { send(valueCache.get(key)); return; }
     root.setAttribute("data-value-requests", String(++valueRequests)); // kernel round trips so far
     rpc.request("value", { row, col }).then(({ msg }) => {
       if (msg.order_hash !== orderHash || life.disposed) return;
-      valueCache.set(key, msg.value);
-      send(msg.value);
+      const answer = { value: msg.value, parts: msg.parts || null };
+      valueCache.set(key, answer);
+      send(answer);
     }).catch((err) => { if (!isViewDestroyed(err)) console.warn("amumo-ng: value request failed", err); });
   }
 
@@ -133,7 +153,7 @@ export function createHeatmapHover(model, st, ui, { group, source, rpc, life }) 
     const K = st.K, posOf = st.posOf;
     const rowOf = (it) => {
       if (!it || it.pair >= posOf.length || posOf[it.pair] < 0) return null;
-      return it.modality === "text" ? K + posOf[it.pair] : posOf[it.pair];
+      return it.modality === "text" && !st.diff ? K + posOf[it.pair] : posOf[it.pair];
     };
     const row = rowOf(msg.items[0]);
     const col = msg.items.length > 1 ? rowOf(msg.items[1]) : row;
@@ -146,7 +166,8 @@ export function createHeatmapHover(model, st, ui, { group, source, rpc, life }) 
       lastCell = `${row},${col}`;
       publish(group, {
         kind: "hover", source, origin: "heatmap", echo: true, items: msg.items, row, col,
-        clusters: [clusterOf(row), clusterOf(col)], quadrant: msg.quadrant, value: local, approx: null, exact: local != null,
+        clusters: [clusterOf(row), clusterOf(col)], quadrant: st.diff ? quadrantOf() : msg.quadrant, value: local,
+        approx: null, exact: local != null, parts: st.diff ? localParts(st, row, col) : null, difference: st.diff,
       });
       if (local == null) requestValue(row, col, orderHash);
     }

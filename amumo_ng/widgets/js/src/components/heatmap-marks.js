@@ -44,7 +44,7 @@ export function mountHeatmapMarks(model, st, ui, { group, source, life }) {
       for (let i = 0; i < hits.length; i++) {
         const pos = hits[i] >= 0 && hits[i] < st.posOf.length ? st.posOf[hits[i]] : -1;
         if (pos < 0) continue;
-        const p = rowPx(i < kImages ? pos : st.K + pos);
+        const p = rowPx(i < kImages || st.diff ? pos : st.K + pos);
         if (!p) continue;
         const w = Math.max(p.width, 2);
         ctx.fillStyle = "rgba(148,0,211,0.28)";

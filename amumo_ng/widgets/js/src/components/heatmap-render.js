@@ -29,9 +29,13 @@ export function searchEdges(edges, r) {
   return lo;
 }
 
-// the stacked rows/cols in view: the zoom rectangle, or the whole 2K x 2K view
+// rows (= cols) of the whole matrix: 2K stacked rows, or K pair positions in difference mode
+export const matrixSide = (st) => (st.diff ? st.K : 2 * st.K);
+
+// the stacked rows/cols in view: the zoom rectangle, or the whole matrix
 export function viewRect(st) {
-  return st.view || { r0: 0, r1: 2 * st.K, c0: 0, c1: 2 * st.K };
+  const side = matrixSide(st);
+  return st.view || { r0: 0, r1: side, c0: 0, c1: side };
 }
 
 // whether the image drawn now covers exactly the rectangle in view (not a stretched placeholder)
@@ -77,7 +81,8 @@ export function createHeatmapCanvas(model, st, life) {
   const status = h("div", { "data-amumo": "heatmap-status", hidden: true });
   const legend = h("div", { class: "amumo-legend", "data-amumo": "heatmap-legend", title: "cosine similarity",
     style: abs(0, T + size + 4, L + size, LEGEND_H) },
-  [h("span", { class: "amumo-muted", text: "cosine" }), vminLabel, legendCanvas, vmaxLabel]);
+  [h("span", { class: "amumo-muted", "data-amumo": "heatmap-legend-name", text: "cosine" }), vminLabel, legendCanvas, vmaxLabel]);
+  const legendName = legend.firstChild;
   const root = h("div", { class: "amumo-heatmap", "data-amumo": "heatmap",
     style: `width:${L + size}px;height:${T + size + HEATMAP_CHROME.bottom}px` },
   [topNames, colTicks, topBand, leftNames, rowTicks, leftBand, area, legend, scaleLabel, info, status]);
@@ -100,6 +105,8 @@ export function createHeatmapCanvas(model, st, life) {
     }
     ctx.putImageData(img, 0, 0);
     // the range of the image drawn now: a zoomed region may span more than the whole view's block means
+    legendName.textContent = st.diff ? "Δ cos" : "cosine";
+    legend.title = st.diff ? "in-modal difference: image–image cosine − text–text cosine (white: 0)" : "cosine similarity";
     vminLabel.textContent = st.cur ? fmt(st.cur.vmin, 2) : "";
     vmaxLabel.textContent = st.cur ? fmt(st.cur.vmax, 2) : "";
   }
@@ -163,10 +170,12 @@ export function createHeatmapCanvas(model, st, life) {
       if (vertical) span.style.top = `${mid}px`;
       else span.style.left = `${mid}px`;
     };
+    const label = st.diff ? "pairs (Î·Îᵀ − T̂·T̂ᵀ)" : "images";
+    if (topImg.textContent !== label) { topImg.textContent = label; leftImg.textContent = st.diff ? "pairs" : "images"; }
     place(topImg, 0, K, v.c0, v.c1, false);
-    place(topTxt, K, 2 * K, v.c0, v.c1, false);
     place(leftImg, 0, K, v.r0, v.r1, true);
-    place(leftTxt, K, 2 * K, v.r0, v.r1, true);
+    place(topTxt, K, st.diff ? K : 2 * K, v.c0, v.c1, false);
+    place(leftTxt, K, st.diff ? K : 2 * K, v.r0, v.r1, true);
   }
 
   // the cells along one axis of the image drawn now: count, first stacked row of cell i, and the
@@ -205,10 +214,10 @@ export function createHeatmapCanvas(model, st, life) {
       if (seen.has(i)) continue;
       seen.add(i);
       const r = first(i), K = st.K;
-      const image = r < K;
+      const image = st.diff || r < K;
       const pair = st.order[image ? r : r - K];
       if (pair == null) continue;
-      out.push({ row: r, pair, modality: image ? "image" : "text", pos: (i + 0.5) / cells * size });
+      out.push({ row: r, pair, modality: st.diff ? "pair" : image ? "image" : "text", pos: (i + 0.5) / cells * size });
     }
     return out;
   }
@@ -217,9 +226,9 @@ export function createHeatmapCanvas(model, st, life) {
     el.replaceChildren(...ticks.map((t, j) => {
       const span = h("span", {
         class: "amumo-tick", "data-amumo": "heatmap-tick", "data-row": t.row, "data-pair": t.pair, "data-modality": t.modality,
-        text: String(t.pair), title: `${t.modality} of pair ${t.pair} (stacked ${axis} ${t.row})`,
+        text: String(t.pair), title: t.modality === "pair" ? `pair ${t.pair} (${axis} ${t.row})` : `${t.modality} of pair ${t.pair} (stacked ${axis} ${t.row})`,
       });
-      span.style.color = COLORS[t.modality];
+      span.style.color = COLORS[t.modality] || "#444";
       if (axis === "col") {
         span.style.left = `${t.pos}px`;
         // the first and the last label stay inside the matrix's width
@@ -251,7 +260,7 @@ export function createHeatmapCanvas(model, st, life) {
       clusters = bounds.length - 1;
       for (let c = 0; c < clusters; c++) {
         ctx.fillStyle = colors[Math.min(c, colors.length - 2)];
-        for (const off of [0, K]) {
+        for (const off of st.diff ? [0] : [0, K]) {
           const p0 = edgePx(off + bounds[c]), p1 = edgePx(off + bounds[c + 1]);
           if (p1 <= p0) continue;
           if (horizontal) ctx.fillRect(p0, 0, Math.max(p1 - p0, 0.5), BAND);
@@ -307,10 +316,12 @@ export function createHeatmapCanvas(model, st, life) {
       if (xc) { const x = xc.pos - xc.width / 2; ctx.beginPath(); ctx.moveTo(x, 0); ctx.lineTo(x, size); ctx.stroke(); }
     };
     for (const b of model.get("cluster_bounds") || []) {
-      if (b > 0 && b < K) { line(b, "rgba(255,255,255,0.55)", 1); line(K + b, "rgba(255,255,255,0.55)", 1); }
+      // on the diverging map white is 0: cluster separators are dark there
+      if (b > 0 && b < K) line(b, st.diff ? "rgba(0,0,0,0.45)" : "rgba(255,255,255,0.55)", 1);
+      if (b > 0 && b < K && !st.diff) line(K + b, "rgba(255,255,255,0.55)", 1);
     }
-    if (K > 0 && v.r0 < K && K < v.r1) line(K, "#fff", 2, "row");
-    if (K > 0 && v.c0 < K && K < v.c1) line(K, "#fff", 2, "col");
+    if (!st.diff && K > 0 && v.r0 < K && K < v.r1) line(K, "#fff", 2, "row");
+    if (!st.diff && K > 0 && v.c0 < K && K < v.c1) line(K, "#fff", 2, "col");
     const hl = st.highlight;
     if (hl) {
       ctx.fillStyle = "rgba(255,0,80,0.35)";

@@ -7,7 +7,7 @@
 // canvas still reach it, a release anywhere (outside the window too) ends the box, and a lost
 // capture or a cancelled pointer drops it.
 import { typed, isViewDestroyed } from "./rpc.js";
-import { viewRect } from "./heatmap-render.js";
+import { viewRect, matrixSide } from "./heatmap-render.js";
 import { locate } from "./heatmap-hover.js";
 
 const MIN_BOX_PX = 5;      // a smaller drag is a click, not a box
@@ -22,7 +22,7 @@ export function createHeatmapZoom(model, st, ui, { rpc, life, hover }) {
   let dragId = null; // pointerId of the box drag
 
   function setView(next) {
-    const R = 2 * st.K;
+    const R = matrixSide(st);
     regionSeq++; // a region still on its way is for another rectangle
     clearTimeout(regionTimer);
     if (!next || (next.r1 - next.r0 >= R && next.c1 - next.c0 >= R)) {
@@ -61,7 +61,7 @@ export function createHeatmapZoom(model, st, ui, { rpc, life, hover }) {
     const rect = canvas.getBoundingClientRect();
     const fx = (ev.clientX - rect.left) / size, fy = (ev.clientY - rect.top) / size;
     const v = viewRect(st);
-    const R = 2 * st.K;
+    const R = matrixSide(st);
     const factor = ev.deltaY < 0 ? 1 / 1.3 : 1.3;
     const zoomAxis = (a, b, f) => {
       const len = Math.min(R, Math.max(4, (b - a) * factor));
@@ -145,7 +145,8 @@ export function createHeatmapZoom(model, st, ui, { rpc, life, hover }) {
       const w = Math.min(FOCUS_ROWS, K);
       const a = Math.max(0, Math.min(pos - Math.floor(w / 2), K - w));
       if (dragId !== null) endDrag(null, false);
-      setView({ r0: a, r1: a + w, c0: K + a, c1: K + a + w });
+      // the pair's image-text block (its own row and column in the difference view)
+      setView(st.diff ? { r0: a, r1: a + w, c0: a, c1: a + w } : { r0: a, r1: a + w, c0: K + a, c1: K + a + w });
     },
   };
 }

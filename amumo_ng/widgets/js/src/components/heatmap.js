@@ -15,13 +15,14 @@ import { mountHeatmapBusy } from "./busy-overlay.js";
 import { mountHeatmapMarks } from "./heatmap-marks.js";
 
 const TRAITS = "change:heat_pixels change:heat_rows change:order change:order_hash change:heat_values change:heat_vectors " +
-  "change:heat_dims change:vmin change:vmax change:cluster_bounds";
+  "change:heat_dims change:vmin change:vmax change:cluster_bounds change:heat_mode";
 
 export function createHeatmap(model, { group, source, rpc, size = 460 }) {
   const life = createDisposer();
   const st = {
     size,
     K: 0,                       // pairs in view
+    diff: false,                // difference mode: the [K, K] matrix Î·Îᵀ − T̂·T̂ᵀ (pair positions), not [2K, 2K]
     order: new Int32Array(0),   // pair indices in draw order
     posOf: new Int32Array(0),   // pair index -> draw position (-1: not in view)
     lut: new Uint8Array(768),   // colour map, RGB x 256
@@ -48,15 +49,17 @@ export function createHeatmap(model, { group, source, rpc, size = 460 }) {
 
   function readTraits() {
     const K = st.K = model.get("n_view");
+    st.diff = model.get("heat_mode") === "difference";
+    const side = st.diff ? K : 2 * K;
     st.order = typed(Int32Array, model.get("order"));
     st.posOf = new Int32Array(model.get("n_total")).fill(-1);
     for (let p = 0; p < st.order.length; p++) st.posOf[st.order[p]] = p;
-    st.lut = typed(Uint8Array, model.get("colormap"));
+    st.lut = typed(Uint8Array, model.get(st.diff ? "diverging_colormap" : "colormap"));
     const rows = model.get("heat_rows");
     const values = typed(Float32Array, model.get("heat_values"));
     const edges = typed(Int32Array, model.get("heat_edges"));
     st.full = rows === 0 ? null : {
-      r0: 0, r1: 2 * K, c0: 0, c1: 2 * K, rows, cols: rows, rowEdges: edges, colEdges: edges,
+      r0: 0, r1: side, c0: 0, c1: side, rows, cols: rows, rowEdges: edges, colEdges: edges,
       pixels: typed(Uint8Array, model.get("heat_pixels")), values: values.length ? values : null,
       exact: model.get("heat_exact"), vmin: model.get("vmin"), vmax: model.get("vmax"),
     };
@@ -65,6 +68,7 @@ export function createHeatmap(model, { group, source, rpc, size = 460 }) {
     st.vectors = dims > 0 && vec.length === 2 * K * dims ? vec : null;
     zoom.reset();
     root.setAttribute("data-n", String(K));
+    root.setAttribute("data-mode", st.diff ? "difference" : "similarity");
     root.setAttribute("data-order", model.get("order_hash"));
     ui.draw();
     hover.viewChanged();

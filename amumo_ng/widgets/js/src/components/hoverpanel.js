@@ -156,16 +156,20 @@ export function createHoverPanel(model, { group, rpc, source, hasHeatmap = false
       return;
     }
     const where = `${msg.quadrant} · row ${msg.row}, col ${msg.col}`;
-    if (msg.value != null) value.textContent = `cos = ${fmt(msg.value)} (${where})`;
+    const name = msg.difference ? "Δ" : "cos";
+    value.setAttribute("data-mode", msg.difference ? "difference" : "similarity");
+    if (msg.value != null && msg.difference && msg.parts) {
+      value.textContent = `Δ = ${fmt(msg.value)} = ${fmt(msg.parts[0])} (image–image) − ${fmt(msg.parts[1])} (text–text) · row ${msg.row}, col ${msg.col}`;
+    } else if (msg.value != null) value.textContent = `${name} = ${fmt(msg.value)} (${where})`;
     else if (msg.settled) {
       // the pointer left before the kernel answered: no "loading" that never ends
       value.textContent = msg.approx != null
-        ? `cos ≈ ${fmt(msg.approx, 2)} (${msg.blockMean ? "block mean" : "approximate"}) (${where})`
-        : `cos = n/a (not loaded) (${where})`;
+        ? `${name} ≈ ${fmt(msg.approx, 2)} (${msg.blockMean ? "block mean" : "approximate"}) (${where})`
+        : `${name} = n/a (not loaded) (${where})`;
     } else {
       value.setAttribute("data-pending", "true");
-      if (msg.approx != null) value.textContent = `cos ≈ ${fmt(msg.approx, 2)} (${msg.blockMean ? "block mean; exact value loading" : "loading"}) (${where})`;
-      else value.textContent = `cos = … (${where})`;
+      if (msg.approx != null) value.textContent = `${name} ≈ ${fmt(msg.approx, 2)} (${msg.blockMean ? "block mean; exact value loading" : "loading"}) (${where})`;
+      else value.textContent = `${name} = … (${where})`;
     }
   }
 
@@ -185,7 +189,7 @@ export function createHoverPanel(model, { group, rpc, source, hasHeatmap = false
       if (foreign && hasHeatmap && msg.origin === "heatmap") return; // shown via our own echo
       if (!foreign || !msg.echo) show(msg);
     } else if (msg.kind === "value" && (!foreign || !hasHeatmap) && current && current.origin === "heatmap" && current.row === msg.row && current.col === msg.col) {
-      current = { ...current, value: msg.value };
+      current = { ...current, value: msg.value, parts: msg.parts || current.parts };
       renderValue(current);
     }
   }));
