@@ -33,7 +33,7 @@ DEFAULT_CLUSTERS = 10
 MAX_AGREEMENT_PAIRS = 20_000
 PROJECTION_LABELS = dict(PROJECTIONS)
 
-__all__ = ["VisualClosing", "same_cluster_table", "layout_agreement", "resolve_clusters", "DEFAULT_CLUSTERS",
+__all__ = ["VisualClosing", "same_cluster_table", "projection_agreement", "resolve_clusters", "DEFAULT_CLUSTERS",
            "MAX_AGREEMENT_PAIRS"]
 
 
@@ -52,7 +52,7 @@ def resolve_clusters(session: Session, n_clusters: Union[int, str]) -> int:
     return k
 
 
-def layout_agreement(session: Session, projection, n_clusters: Union[int, str] = DEFAULT_CLUSTERS, *,
+def projection_agreement(session: Session, projection, n_clusters: Union[int, str] = DEFAULT_CLUSTERS, *,
                      random_state: int = 0, max_pairs: int = MAX_AGREEMENT_PAIRS):
     """The :class:`~amumo_ng.analysis.layout_agreement.PairAgreement` of ``projection`` (a
     :class:`~amumo_ng.analysis.projection.Projection` of the session's current model) over the pairs
@@ -122,7 +122,7 @@ def same_cluster_table(data, *, models: Optional[Sequence[str]] = None,
             for method in projections:
                 bar.set_postfix_str(f"{name} {method}")
                 projection = session.compute_projection(method)
-                agreement = layout_agreement(session, projection, n_clusters, random_state=random_state,
+                agreement = projection_agreement(session, projection, n_clusters, random_state=random_state,
                                              max_pairs=max_pairs)
                 if agreement is None:
                     rows.append(dict(model=name, projection=method, same_cluster=np.nan, chance=np.nan, excess=np.nan,
@@ -190,7 +190,7 @@ class VisualClosing(ipw.HBox):
             return
         key = (session.projection_key(method), session.indices_key())
         try:
-            agreement = self._measured.get(key, lambda: layout_agreement(
+            agreement = self._measured.get(key, lambda: projection_agreement(
                 session, projection, self.n_clusters, random_state=self.random_state))
         except ValueError as exc:  # too few distinct points for k clusters, ...
             scatter.plot_title = f"{PROJECTION_LABELS.get(method, method)}: no same-cluster share ({exc})"
