@@ -189,6 +189,19 @@ def _line_pairs(widget, n: int, in_view: np.ndarray, fade: bool) -> np.ndarray:
     return np.asarray(list(widget.selection)[:OVERLAY_LINES], dtype=np.int64)
 
 
+def _cosine_lines(widget, n: int):
+    """(pair cosines float32 [n], lo, hi, lut uint8 [256, 3]) when the lines are coloured by pair
+    cosine (``line_color == "cosine"`` and its traits sent), else None (grey lines)."""
+    if getattr(widget, "line_color", "grey") != "cosine":
+        return None
+    cos = np.frombuffer(getattr(widget, "pair_cosines", b""), dtype=np.float32)
+    lut = getattr(widget, "line_colormap", b"")
+    rng = list(getattr(widget, "line_color_range", []))
+    if cos.size != n or n == 0 or len(lut) < 768 or len(rng) != 2:
+        return None
+    return cos, float(rng[0]), float(rng[1]), np.frombuffer(lut, dtype=np.uint8)[:768].reshape(256, 3)
+
+
 def scatter_image(widget, *, scale: int = 1, legend: bool = True, lines=None,
                   opacity: float = raster.POINT_OPACITY) -> np.ndarray:
     """uint8 [H, W, 3]: the scatter as the browser first draws it (camera at rest), ``view_size``
@@ -219,8 +232,13 @@ def scatter_image(widget, *, scale: int = 1, legend: bool = True, lines=None,
         pairs = _line_pairs(widget, n, in_view, fade)
         centre = pixel.astype(np.float64) + 0.5
         starts, ends = centre[pairs], centre[n + pairs]
-        if n <= LINES_LIMIT:
-            line_rgb = raster.line_colors(~pair_in_view[pairs] if fade else np.zeros(len(pairs), bool))
+        faded_pairs = ~pair_in_view[pairs] if fade else np.zeros(len(pairs), bool)
+        cosine = _cosine_lines(widget, n)
+        if cosine is not None:
+            cos, lo, hi, line_lut = cosine
+            line_rgb = raster.cosine_line_colors(cos[pairs], lo, hi, line_lut, faded_pairs)
+        elif n <= LINES_LIMIT:
+            line_rgb = raster.line_colors(faded_pairs)
         else:  # the overlay's line density: one grey, fainter the more lines
             alpha = max(0.02, min(0.3, 600 / max(1, len(pairs))))
             line_rgb = np.tile(raster.over_white((90, 90, 90), alpha), (len(pairs), 1))

@@ -20,6 +20,7 @@ NO_CATEGORY = 255             # the colour code of "no category"
 LINE_GREY = (0.5, 0.5, 0.5)   # pair lines (RGB in [0, 1]) ...
 LINE_PALE = (0.88, 0.88, 0.88)  # ... and those of faded pairs
 LINE_OPACITY = 0.35
+COSINE_LINE_OPACITY = 0.8     # lines coloured by pair cosine (scatter-line-colors.js)
 BACKGROUND = (255, 255, 255)
 
 
@@ -153,6 +154,18 @@ def line_colors(faded: np.ndarray) -> np.ndarray:
     grey = over_white(np.array(LINE_GREY) * 255.0, LINE_OPACITY)
     pale = over_white(np.array(LINE_PALE) * 255.0, LINE_OPACITY)
     return np.where(np.asarray(faded, dtype=bool)[:, None], pale, grey).astype(np.uint8)
+
+
+def cosine_line_colors(cosines, lo: float, hi: float, lut, faded) -> np.ndarray:
+    """uint8 [s, 3]: lines coloured by their pair's cosine as the browser's ``lineColorState``: the
+    cosine over [lo, hi] to a map index (rounded half up, clipped; NaN or an empty range -> 128),
+    its ``lut`` colour at 0.8 over white, or for a faded pair its pale colour at 0.35."""
+    v = np.asarray(cosines, dtype=np.float64)
+    scale = 255.0 / (hi - lo) if hi > lo else 0.0
+    codes = np.where(np.isfinite(v) & (scale > 0), np.clip(np.floor((v - lo) * scale + 0.5), 0, 255), 128)
+    rgb = np.asarray(lut, dtype=np.uint8).reshape(256, 3)[codes.astype(np.int64)]
+    pale = over_white(255.0 - DIM_STRENGTH * (255.0 - rgb.astype(np.float64)), LINE_OPACITY)
+    return np.where(np.asarray(faded, dtype=bool)[:, None], pale, over_white(rgb, COSINE_LINE_OPACITY)).astype(np.uint8)
 
 
 #: A system font with the legend's symbols (⊕, −); PIL's own default font when it is absent.

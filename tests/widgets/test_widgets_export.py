@@ -19,7 +19,7 @@ from amumo_ng.widgets.export_png import ExportError
 from amumo_ng.widgets.heatmap import SimilarityHeatmap
 from amumo_ng.widgets.scatter import Scatter
 
-from helpers_widgets import brute_stacked, make_embeddings
+from helpers_widgets import brute_stacked, make_embeddings, unit
 
 IMAGE_RGB = np.array([0x1F, 0x77, 0xB4], float)  # the browser's image / text colours
 TEXT_RGB = np.array([0xFF, 0x7F, 0x0E], float)
@@ -163,6 +163,29 @@ def test_scatter_png_scale_and_pair_lines(tmp_path):
         checked += 1
     assert checked >= 3
     assert not (image[~disc_mask(pix, 200, 4.0)] == blended(IMAGE_RGB)).all(-1).any()
+
+
+def test_scatter_png_lines_coloured_by_pair_cosine(tmp_path):
+    emb = make_embeddings(n=12, d=8, seed=8)
+    sc = Scatter(emb, view_size=200)
+    sc.line_color = "cosine"
+    image = read_rgb(sc.save_png(tmp_path / "cos.png", legend=False, lines=True))
+    cos = (unit(emb.image) * unit(emb.text)).sum(1)  # numpy cosines; fewer than 100 pairs: min..max
+    codes = np.clip(np.floor((cos - cos.min()) * 255 / (cos.max() - cos.min()) + 0.5), 0, 255).astype(int)
+    lut = np.frombuffer(sc.line_colormap, np.uint8).reshape(256, 3).astype(float)
+    xy = np.frombuffer(sc.points, np.float32).reshape(-1, 2)
+    pix = projected(xy, 200)
+    points = disc_mask(pix, 200, 2.0)
+    checked = 0
+    for i in range(12):
+        a, b = pix[i] + 0.5, pix[12 + i] + 0.5
+        c, r = np.floor((a + b) / 2).astype(int)
+        if np.abs(a - b).max() < 12 or points[max(r - 1, 0): r + 2, max(c - 1, 0): c + 2].any():
+            continue
+        near = image[max(r - 1, 0): r + 2, max(c - 1, 0): c + 2].reshape(-1, 3)
+        assert (near == blended(lut[codes[i]], 0.8)).all(-1).any(), i  # the map colour at 0.8 over white
+        checked += 1
+    assert checked >= 3
 
 
 def test_explorer_png_fades_pairs_out_of_view_and_colours_numeric_values(tmp_path):
