@@ -157,7 +157,10 @@ class GapShiftMixin(t.HasTraits):
         img, txt = self._gap_rows()
         from ..analysis.gap import modality_gap
 
-        grid = shift_grid(modality_gap(img, txt).distance, steps) if deltas is None else np.asarray(deltas, np.float64)
+        distance = modality_gap(img, txt).distance
+        if not distance > 0:
+            raise EmbeddingError("the modalities' means coincide (Δ = 0): there is no gap direction to shift along")
+        grid = shift_grid(distance, steps) if deltas is None else np.asarray(deltas, np.float64)
         key = ("gap-shift", self.readout_pairs_key(), grid.tobytes())
         emb, model = self.embeddings, self.model
 

@@ -58,3 +58,72 @@ def test_bad_input_is_rejected(bad_pair):
 def test_single_pair_is_rejected():
     with pytest.raises(EmbeddingError, match="at least 2"):
         in_modal_difference(np.ones((1, 3)), np.ones((1, 3)))
+
+
+# -- levels of detail and the summary of the difference (no n×n matrix) -------------------------
+from amumo_ng.analysis.difference import difference_level_of_detail, difference_summary  # noqa: E402
+
+
+def _units(n, d, seed=0):
+    image, text = make_pairs(n, d, seed=seed)
+    unit = lambda x: (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)  # noqa: E731
+    return unit(image), unit(text)
+
+
+def test_difference_levels_are_block_means_of_the_loop_matrix():
+    img, txt = _units(37, 5)
+    brute = brute_cosine(img, img) - brute_cosine(txt, txt)
+    lod = difference_level_of_detail(img, txt, (0, 37), (0, 37), 8)
+    assert not lod.exact and lod.values.shape == (8, 8)
+    e = lod.edges
+    assert e[0] == 0 and e[-1] == 37 and np.all(np.diff(e) >= 4)
+    for a in range(8):
+        for b in range(8):
+            block = [brute[i, j] for i in range(e[a], e[a + 1]) for j in range(e[b], e[b + 1])]
+            assert lod.values[a, b] == pytest.approx(sum(block) / len(block), abs=1e-5)
+
+
+def test_difference_tile_is_exact_and_off_diagonal():
+    img, txt = _units(30, 4, seed=2)
+    lod = difference_level_of_detail(img, txt, (3, 11), (20, 30), 64)
+    assert lod.exact and lod.values.shape == (8, 10)
+    for i in range(3, 11):
+        for j in range(20, 30):
+            want = float(img[i] @ img[j]) - float(txt[i] @ txt[j])
+            assert lod.values[i - 3, j - 20] == pytest.approx(want, abs=1e-5)
+
+
+def test_difference_levels_refuse_bad_ranges():
+    img, txt = _units(10, 4)
+    with pytest.raises(EmbeddingError):
+        difference_level_of_detail(img, txt, (0, 11), (0, 10), 8)
+    with pytest.raises(EmbeddingError):
+        difference_level_of_detail(img, txt, (0, 10), (0, 10), 1)
+
+
+def test_difference_summary_exact_against_loops():
+    img, txt = _units(23, 6, seed=4)
+    off = [float(img[i] @ img[j] - txt[i] @ txt[j]) for i in range(23) for j in range(23) if i != j]
+    mean = sum(off) / len(off)
+    summary = difference_summary(img, txt)
+    assert summary.mean_abs_exact and summary.mean_abs_rows == 23
+    assert summary.mean == pytest.approx(mean, abs=1e-6)
+    assert summary.std == pytest.approx(np.sqrt(sum((v - mean) ** 2 for v in off) / len(off)), abs=1e-6)
+    assert summary.rms == pytest.approx(np.sqrt(sum(v * v for v in off) / len(off)), abs=1e-6)
+    assert summary.mean_abs == pytest.approx(sum(abs(v) for v in off) / len(off), abs=1e-6)
+    assert summary.mean_abs == pytest.approx(in_modal_difference(img, txt).mean_abs, abs=1e-6)
+
+
+def test_difference_summary_sampled_rows_estimate_mean_abs():
+    img, txt = _units(600, 8, seed=5)
+    exact = difference_summary(img, txt)
+    sampled = difference_summary(img, txt, sample_rows=150)
+    assert sampled.mean_abs_rows == 150 and not sampled.mean_abs_exact
+    assert sampled.mean == pytest.approx(exact.mean, abs=1e-9) and sampled.std == pytest.approx(exact.std, abs=1e-9)
+    assert sampled.mean_abs == pytest.approx(exact.mean_abs, rel=0.05)
+
+
+def test_difference_summary_of_one_pair_is_refused():
+    img, txt = _units(1, 4)
+    with pytest.raises(EmbeddingError, match="at least 2"):
+        difference_summary(img, txt)
