@@ -1,6 +1,9 @@
 // Styles injected once per document (scoped by the .amumo-ng class).
 const CSS = `
-.amumo-ng { font: 13px/1.35 system-ui, -apple-system, "Segoe UI", sans-serif; color: #222; }
+/* a light surface of its own: the colours below are for it, whatever the host's theme (a dark
+   JupyterLab / Voila theme, VS Code's output background) puts behind the output */
+.amumo-ng { font: 13px/1.35 system-ui, -apple-system, "Segoe UI", sans-serif; color: #222; background: #fff; color-scheme: light; }
+.amumo-ng input::placeholder { color: #767676; opacity: 1; }
 .amumo-ng .amumo-title { font-weight: 600; font-size: 14px; margin: 2px 0 6px; }
 .amumo-ng .amumo-error { color: #b00020; }
 .amumo-ng .amumo-muted { color: #666; }
