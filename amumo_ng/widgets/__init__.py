@@ -14,6 +14,7 @@ _LAZY = {
     "GeometryPanel": "geometry_panel",
     "PromptSpaceFigure": "prompt_space_figure",
     "VisualClosing": "visual_closing",
+    "ClusterPanel": "cluster_panel",
     "GapShiftChart": "gap_shift_chart",
 }
 
