@@ -28,8 +28,10 @@ def _cmd_precompute(args) -> int:
         if not sep:
             raise SystemExit(f"--option expects KEY=VALUE, got {opt!r}")
         kwargs[key] = value
+    if args.engine == "local" and (args.address is not None or args.actors is not None):
+        raise SystemExit("--address and --actors need --engine ray")
     emb = embed(args.dataset, args.model, cache_dir=args.cache_dir, progress=not args.quiet,
-                recompute=args.recompute, **kwargs)
+                recompute=args.recompute, engine=args.engine, address=args.address, actors=args.actors, **kwargs)
     print(f"{emb.n} pairs x {emb.dim} dims  model={emb.model_id}  dataset={emb.dataset_id}  "
           f"logit_scale={emb.logit_scale:.3g}")
     return 0
@@ -128,6 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--option", action="append", help="extra dataset option KEY=VALUE (e.g. path=..., captions=...)")
     p.add_argument("--recompute", action="store_true", help="ignore an existing cache entry")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="encode in this process (local) or on a Ray cluster (ray; pip install 'amumo-ng[ray]')")
+    p.add_argument("--address", default=None,
+                   help="Ray cluster address (HOST:PORT, ray://HOST:PORT, auto); default: start a local Ray cluster")
+    p.add_argument("--actors", type=int, default=None,
+                   help="Ray encoder actors (default: one per GPU of the cluster, else one per CPU)")
     p.set_defaults(func=_cmd_precompute)
 
     p = sub.add_parser("info", help="list what is cached")
@@ -154,10 +162,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from .datasets.base import DatasetError
     from .models.base import ModelError
     from .store.cache import CacheError
+    from .store.engines import EngineError
 
     try:
         return int(args.func(args) or 0)
-    except (DatasetError, ModelError, CacheError, EmbeddingError, FileNotFoundError) as exc:
+    except (DatasetError, ModelError, CacheError, EmbeddingError, EngineError, FileNotFoundError) as exc:
         print(f"amumo-ng: error: {exc}", file=sys.stderr)
         return 2
 
