@@ -65,11 +65,13 @@ def check_dim(dim, input_dim: int) -> int:
 
 
 def _second_moment(rows: np.ndarray, mean: np.ndarray) -> np.ndarray:
-    """(1/m) Σ (r − mean)(r − mean)ᵀ in float64 [D, D], accumulated over row blocks."""
+    """(1/m) Σ (r − mean)(r − mean)ᵀ [D, D]: float32 products of row blocks (unit rows: entries <= 1),
+    summed in float64."""
     d = rows.shape[1]
     moment = np.zeros((d, d), dtype=np.float64)
-    for start, stop in row_chunks(*rows.shape):
-        block = rows[start:stop].astype(np.float64) - mean
+    centre = mean.astype(np.float32)
+    for start, stop in row_chunks(*rows.shape, chunk_bytes=8 * 2**20):
+        block = rows[start:stop] - centre
         moment += block.T @ block
     return moment / rows.shape[0]
 
@@ -77,8 +79,11 @@ def _second_moment(rows: np.ndarray, mean: np.ndarray) -> np.ndarray:
 def _top_eigenvectors(moment: np.ndarray, dim: int) -> np.ndarray:
     """The ``dim`` eigenvectors of largest eigenvalue, float32 [D, dim], each signed so that its
     entry of largest magnitude is positive (a deterministic sign)."""
-    values, vectors = np.linalg.eigh(moment)
-    top = vectors[:, np.argsort(values)[::-1][:dim]]
+    from scipy.linalg import eigh
+
+    d = moment.shape[0]
+    values, vectors = eigh(moment, subset_by_index=[d - dim, d - 1], driver="evr")  # only the top dim
+    top = vectors[:, np.argsort(values)[::-1]]
     signs = np.sign(top[np.argmax(np.abs(top), axis=0), np.arange(dim)])
     return (top * np.where(signs == 0, 1.0, signs)).astype(np.float32)
 
