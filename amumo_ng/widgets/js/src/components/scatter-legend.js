@@ -152,10 +152,11 @@ export function createScatterLegend(model) {
       }
     }
     if (lines && lines.mode === "cosine") {
-      kids.push(h("span", { class: "amumo-legend-extra", "data-amumo": "legend-lines",
+      kids.push(h("span", { class: "amumo-legend-extra", "data-amumo": "legend-lines", style: "gap:3px",
         title: "pair lines coloured by the cosine of each pair's image and text (the vectors shown); beyond the ends: the end colours" },
-      ["pair cosine: low ", h("span", { "data-amumo": "legend-lines-low", text: fmt(lines.lo, 2) }), rampCanvas(lines.lut, "legend-lines-ramp"),
-        h("span", { "data-amumo": "legend-lines-high", text: fmt(lines.hi, 2) }), " high"]));
+      [h("span", { class: "amumo-legend-title", text: "pair cosine:" }), h("span", { text: "low" }),
+        h("span", { "data-amumo": "legend-lines-low", text: fmt(lines.lo, 2) }), rampCanvas(lines.lut, "legend-lines-ramp"),
+        h("span", { "data-amumo": "legend-lines-high", text: fmt(lines.hi, 2) }), h("span", { text: "high" })]));
     }
     if (dimmedCount) {
       kids.push(h("span", { class: "amumo-legend-extra", "data-amumo": "legend-dimmed", title: "the projection is fitted on all pairs; the pairs the filter hides are drawn faded" },

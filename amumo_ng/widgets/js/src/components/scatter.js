@@ -66,7 +66,9 @@ export function createScatter(model, { group, source, width = 460, height = 460,
   const box = h("div", { class: "amumo-scatter", "data-amumo": "scatter", style: `width:${width}px;height:${height}px` }, [canvas, overlay]);
   const title = model.get("plot_title") === undefined ? null
     : h("div", { class: "amumo-scatter-title", "data-amumo": "scatter-title", style: "font-weight:600;font-size:12px;min-height:16px;margin:0 0 3px" });
-  const root = h("div", { class: "amumo-scatter-view" }, [title, box, legend.el, bar]);
+  // as wide as the plot (and its 1 px border): the legend and the bar wrap below it, so two
+  // standalone scatters fit side by side (an Explorer's slot has this width already)
+  const root = h("div", { class: "amumo-scatter-view", style: `max-width:${width + 2}px` }, [title, box, legend.el, bar]);
   life.add(mountScatterBusy(model, box, { rpc })); // projection status, progress, cancel: on the plot
   // the layout may have slots for these in the controls (else: search leads the controls, colour-by stays here)
   life.add(mountInControls(root, colorBy.el, "colorby-slot", { fallback: "stay" }));
