@@ -148,6 +148,14 @@ class Explorer(PathOverlayMixin, PromptSearchMixin, HeatmapMixin, ScatterMixin, 
 
         return GapShiftChart(self, **kwargs)
 
+    def visual_closing(self, projections=("umap-oos", "joint"), **kwargs):
+        """Two projections of this Explorer's pairs side by side (hover linked with these views),
+        lines coloured by pair cosine, each titled with its same-cluster share; the Explorer's own
+        projection is left alone. See :class:`~amumo_ng.widgets.visual_closing.VisualClosing`."""
+        from .visual_closing import VisualClosing
+
+        return VisualClosing(session=self.session, projections=projections, link_group=self.link_group, **kwargs)
+
     @classmethod
     def compare(cls, left, right=None, **kwargs):
         """Two models side by side with synchronised hover: ``compare(emb_a, emb_b)`` or
