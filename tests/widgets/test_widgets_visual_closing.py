@@ -241,3 +241,14 @@ def test_same_cluster_table_bad_input():
         same_cluster_table(emb, projections=("pca", "spiral"))
     with pytest.raises(KeyError, match="no model 'nope'"):
         same_cluster_table(emb, models=["nope"])
+
+
+def test_explorer_visual_closing_shares_its_session_and_link_group():
+    from amumo_ng.widgets.explorer import Explorer
+
+    ex = Explorer(make_embeddings(30))
+    vc = ex.visual_closing(projections=("pca", "joint"), n_clusters=3).wait(60)
+    assert all(s.session is ex.session and s.link_group == ex.link_group for s in vc.scatters)
+    assert ex.projection == "pca" and [s.projection for s in vc.scatters] == ["pca", "joint"]
+    ex.session.hover = 5  # hover is the session's: every view sees it
+    assert all(s.hover == 5 for s in vc.scatters)
