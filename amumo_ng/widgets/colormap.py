@@ -24,12 +24,19 @@ _VIRIDIS_STOPS = np.array(
 )
 
 
+def lut_from_stops(stops) -> np.ndarray:
+    """uint8 [256, 3]: RGB colours interpolated linearly between evenly spaced ``stops`` (float [s, 3],
+    0..255; the first at index 0, the last at 255)."""
+    stops = np.asarray(stops, dtype=np.float64)
+    x = np.linspace(0.0, 1.0, 256)
+    at = np.linspace(0.0, 1.0, len(stops))
+    lut = np.stack([np.interp(x, at, stops[:, c]) for c in range(3)], axis=1)
+    return np.round(lut).astype(np.uint8)
+
+
 def viridis_lut() -> np.ndarray:
     """uint8 [256, 3]: RGB colours, index 0 = low values, 255 = high values."""
-    x = np.linspace(0.0, 1.0, 256)
-    stops = np.linspace(0.0, 1.0, len(_VIRIDIS_STOPS))
-    lut = np.stack([np.interp(x, stops, _VIRIDIS_STOPS[:, c]) for c in range(3)], axis=1)
-    return np.round(lut).astype(np.uint8)
+    return lut_from_stops(_VIRIDIS_STOPS)
 
 
 def quantize(values: np.ndarray, vmin: float, vmax: float) -> np.ndarray:
@@ -68,7 +75,4 @@ _RDBU_STOPS = np.array(
 
 def diverging_lut() -> np.ndarray:
     """uint8 [256, 3]: blue (index 0, most negative) through white (the centre) to red (255)."""
-    x = np.linspace(0.0, 1.0, 256)
-    stops = np.linspace(0.0, 1.0, len(_RDBU_STOPS))
-    lut = np.stack([np.interp(x, stops, _RDBU_STOPS[:, c]) for c in range(3)], axis=1)
-    return np.round(lut).astype(np.uint8)
+    return lut_from_stops(_RDBU_STOPS)

@@ -38,10 +38,9 @@ _DIVERGING_STOPS = np.array(
 
 def cosine_line_lut() -> np.ndarray:
     """uint8 [256, 3]: RGB line colours, index 0 = the lowest pair cosine of the range, 255 = the highest."""
-    x = np.linspace(0.0, 1.0, 256)
-    stops = np.linspace(0.0, 1.0, len(_DIVERGING_STOPS))
-    lut = np.stack([np.interp(x, stops, _DIVERGING_STOPS[:, c]) for c in range(3)], axis=1)
-    return np.round(lut).astype(np.uint8)
+    from .colormap import lut_from_stops
+
+    return lut_from_stops(_DIVERGING_STOPS)
 
 
 def cosine_line_range(cosines, indices: Optional[np.ndarray] = None) -> tuple[float, float]:
