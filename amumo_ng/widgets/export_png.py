@@ -226,12 +226,11 @@ def scatter_image(widget, *, scale: int = 1, legend: bool = True, lines=None,
     if fade:
         colors[~in_view] = raster.dimmed(colors[~in_view])
     drawn = np.concatenate([np.flatnonzero(~in_view), np.flatnonzero(in_view)]) if fade else np.flatnonzero(in_view)
-    pixel = raster.project_points(xy, size, size)
+    position = raster.screen_positions(xy, size, size)
     canvas = np.full((size, size, 3), 255, dtype=np.uint8)
     if (widget.show_lines if lines is None else bool(lines)) and kind == "modality":
         pairs = _line_pairs(widget, n, in_view, fade)
-        centre = pixel.astype(np.float64) + 0.5
-        starts, ends = centre[pairs], centre[n + pairs]
+        starts, ends = position[pairs], position[n + pairs]
         faded_pairs = ~pair_in_view[pairs] if fade else np.zeros(len(pairs), bool)
         cosine = _cosine_lines(widget, n)
         if cosine is not None:
@@ -244,7 +243,7 @@ def scatter_image(widget, *, scale: int = 1, legend: bool = True, lines=None,
             line_rgb = np.tile(raster.over_white((90, 90, 90), alpha), (len(pairs), 1))
         raster.paint_segments(canvas, starts, ends, line_rgb, width=scale)
     diameter = raster.point_size(m) * scale
-    raster.paint_points(canvas, pixel[drawn], colors[drawn], diameter, opacity)
+    raster.paint_points(canvas, position[drawn], colors[drawn], diameter, opacity)
     if not legend:
         return canvas
     if rng is not None:

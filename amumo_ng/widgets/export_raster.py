@@ -6,8 +6,8 @@ opacity), and the legends under them. :mod:`amumo_ng.widgets.export_png` reads t
 writes the files.
 
 Coordinates: scatter positions are the widget's ``points`` (float32 [m, 2] in [-1, 1]); the browser
-shows [-1, 1]² over its square canvas with y up, so point (x, y) lies at pixel
-``(floor((x + 1) / 2 * W), floor((1 - y) / 2 * H))`` (:func:`project_points`).
+shows [-1, 1]² over its square canvas with y up, so point (x, y) lies at canvas position
+``((x + 1) / 2 * W, (1 - y) / 2 * H)`` px (:func:`screen_positions`).
 """
 from __future__ import annotations
 
@@ -90,42 +90,40 @@ def scatter_palette(color_kind: str, legend_colors, category_colors, lut=None) -
     return out
 
 
-def project_points(xy: np.ndarray, width: int, height: int) -> np.ndarray:
-    """int64 [m, 2] pixel (col, row) of each position in [-1, 1]² (y up), clipped to the canvas."""
+def screen_positions(xy: np.ndarray, width: int, height: int) -> np.ndarray:
+    """float64 [m, 2] canvas position (x px from the left, y px from the top) of positions in
+    [-1, 1]² (y up): ``((x + 1) / 2 * W, (1 - y) / 2 * H)``."""
     xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
-    col = np.floor((xy[:, 0] + 1.0) / 2.0 * width)
-    row = np.floor((1.0 - xy[:, 1]) / 2.0 * height)
-    return np.stack([np.clip(col, 0, width - 1), np.clip(row, 0, height - 1)], axis=1).astype(np.int64)
+    return np.stack([(xy[:, 0] + 1.0) / 2.0 * width, (1.0 - xy[:, 1]) / 2.0 * height], axis=1)
 
 
-def disc_offsets(diameter: float) -> np.ndarray:
-    """int64 [s, 2] (dcol, drow) pixel offsets of a dot of ``diameter`` px around its pixel:
-    those whose centre lies within half the diameter (always at least the pixel itself)."""
-    r = max(float(diameter) / 2.0, 0.5)
-    reach = int(np.ceil(r))
-    d = np.arange(-reach, reach + 1)
-    dc, dr = np.meshgrid(d, d)
-    keep = dc ** 2 + dr ** 2 <= r * r
-    return np.stack([dc[keep], dr[keep]], axis=1).astype(np.int64)
-
-
-def paint_points(canvas: np.ndarray, pixel: np.ndarray, colors: np.ndarray, diameter: float,
+def paint_points(canvas: np.ndarray, positions: np.ndarray, colors: np.ndarray, diameter: float,
                  opacity: float = POINT_OPACITY) -> np.ndarray:
-    """Draw dots onto ``canvas`` (uint8 [H, W, 3], modified and returned) in the given order.
+    """Draw round dots onto ``canvas`` (uint8 [H, W, 3], modified and returned) in the given order.
 
-    ``pixel``: int [m, 2] (col, row) from :func:`project_points`; ``colors``: uint8 [m, 3]. Each
-    pixel shows the last point drawn over it, at ``opacity`` over the canvas below (exact where
-    dots do not overlap; where they do the browser blends the stack, this shows the top one)."""
+    ``positions``: float [m, 2] canvas positions (:func:`screen_positions`); a dot covers the
+    pixels whose centre lies within ``diameter / 2`` of its position, and always the pixel holding
+    it. ``colors``: uint8 [m, 3]. Each pixel shows the last dot drawn over it, at ``opacity`` over
+    the canvas below (exact where dots do not overlap; where they do, the browser blends the stack
+    and this shows the top one; the browser's antialiased rims are not drawn)."""
     h, w = canvas.shape[:2]
-    m = len(pixel)
+    m = len(positions)
     if m == 0:
         return canvas
-    top = np.full(h * w, -1, dtype=np.int64)  # index of the last point drawn over each pixel
+    pos = np.asarray(positions, dtype=np.float64)
+    base = np.floor(pos).astype(np.int64)
+    r = float(diameter) / 2.0
+    reach = int(np.ceil(r)) + 1
+    top = np.full(h * w, -1, dtype=np.int64)  # index of the last dot drawn over each pixel
     rank = np.arange(m, dtype=np.int64)
-    for dc, dr in disc_offsets(diameter):
-        c, r = pixel[:, 0] + dc, pixel[:, 1] + dr
-        inside = (c >= 0) & (c < w) & (r >= 0) & (r < h)
-        np.maximum.at(top, r[inside] * w + c[inside], rank[inside])
+    for dr in range(-reach, reach + 1):
+        for dc in range(-reach, reach + 1):
+            c, row = base[:, 0] + dc, base[:, 1] + dr
+            covered = (c + 0.5 - pos[:, 0]) ** 2 + (row + 0.5 - pos[:, 1]) ** 2 <= r * r
+            if dr == 0 and dc == 0:
+                covered[:] = True
+            inside = covered & (c >= 0) & (c < w) & (row >= 0) & (row < h)
+            np.maximum.at(top, row[inside] * w + c[inside], rank[inside])
     hit = np.flatnonzero(top >= 0)
     flat = canvas.reshape(-1, 3)
     below = flat[hit].astype(np.float64)
@@ -135,7 +133,7 @@ def paint_points(canvas: np.ndarray, pixel: np.ndarray, colors: np.ndarray, diam
 
 def paint_segments(canvas: np.ndarray, starts: np.ndarray, ends: np.ndarray, colors: np.ndarray,
                    width: int = 1) -> np.ndarray:
-    """Straight lines from ``starts`` to ``ends`` (float [s, 2] pixel coordinates) in uint8
+    """Straight lines from ``starts`` to ``ends`` (float [s, 2] canvas positions) in uint8
     ``colors`` [s, 3] (already blended over the background), drawn in order onto ``canvas``."""
     from PIL import Image, ImageDraw
 
@@ -143,6 +141,8 @@ def paint_segments(canvas: np.ndarray, starts: np.ndarray, ends: np.ndarray, col
         return canvas
     img = Image.fromarray(canvas)
     draw = ImageDraw.Draw(img)
+    # PIL's integer coordinates name pixels (rounded): the pixel holding position p is round(p - 0.5)
+    starts, ends = np.asarray(starts, np.float64) - 0.5, np.asarray(ends, np.float64) - 0.5
     for (x0, y0), (x1, y1), color in zip(starts.tolist(), ends.tolist(), colors.tolist()):
         draw.line([(x0, y0), (x1, y1)], fill=tuple(color), width=max(1, int(width)))
     canvas[...] = np.asarray(img)

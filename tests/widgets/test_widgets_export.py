@@ -96,24 +96,30 @@ def test_heatmap_png_of_an_empty_view_says_so(tmp_path):
 
 
 # -- scatter ------------------------------------------------------------------------------------
-def projected(xy: np.ndarray, size: int) -> np.ndarray:
-    """Pixel (col, row) of positions in [-1, 1]^2 (y up) on a size x size canvas (in float64)."""
+def positions(xy: np.ndarray, size: int) -> np.ndarray:
+    """Canvas positions (px from the left, px from the top) of points in [-1, 1]^2 (y up), float64."""
     xy = np.asarray(xy, dtype=np.float64)
-    col = np.floor((xy[:, 0] + 1) / 2 * size)
-    row = np.floor((1 - xy[:, 1]) / 2 * size)
-    return np.clip(np.stack([col, row], 1), 0, size - 1).astype(int)
+    return np.stack([(xy[:, 0] + 1) / 2 * size, (1 - xy[:, 1]) / 2 * size], 1)
+
+
+def pixels_of(pos: np.ndarray, size: int) -> np.ndarray:
+    """The (col, row) pixel holding each position."""
+    return np.clip(np.floor(pos), 0, size - 1).astype(int)
 
 
 def blended(rgb, opacity=0.85) -> np.ndarray:
     return np.rint(opacity * np.asarray(rgb, float) + (1 - opacity) * 255).astype(int)
 
 
-def disc_mask(pix: np.ndarray, size: int, radius: float) -> np.ndarray:
-    """Brute force: True where a pixel lies within ``radius`` pixels of a point's pixel."""
+def disc_mask(pos: np.ndarray, size: int, radius: float) -> np.ndarray:
+    """Brute force: True where a pixel's centre lies within ``radius`` px of a point's position,
+    or the pixel holds the point."""
     rows, cols = np.mgrid[0:size, 0:size]
     mask = np.zeros((size, size), bool)
-    for c, r in pix:
-        mask |= (cols - c) ** 2 + (rows - r) ** 2 <= radius ** 2
+    for (x, y), (c, r) in zip(pos, pixels_of(pos, size)):
+        mask |= (cols + 0.5 - x) ** 2 + (rows + 0.5 - y) ** 2 <= radius ** 2
+        if 0 <= x < size and 0 <= y < size:  # off the canvas (out of view, not clamped): not drawn
+            mask[r, c] = True
     return mask
 
 
@@ -130,9 +136,10 @@ def test_scatter_png_colours_exactly_the_discs_around_the_projected_points(tmp_p
     image = read_rgb(sc.save_png(tmp_path / "sc.png", legend=False, lines=False))
     assert image.shape == (200, 200, 3)
     xy = np.frombuffer(sc.points, np.float32).reshape(-1, 2)
-    pix = projected(xy, 200)
+    pos = positions(xy, 200)
+    pix = pixels_of(pos, 200)
     coloured = (image != 255).any(-1)
-    assert np.array_equal(coloured, disc_mask(pix, 200, 2.0))  # 60 points are drawn 4 px wide
+    assert np.array_equal(coloured, disc_mask(pos, 200, 2.0))  # 60 points are drawn 4 px wide
     alone = isolated(pix, 4)
     assert alone.sum() >= 5
     for p in np.flatnonzero(alone):
@@ -147,12 +154,13 @@ def test_scatter_png_scale_and_pair_lines(tmp_path):
     image = read_rgb(sc.save_png(tmp_path / "lines.png", scale=2, legend=False, lines=True))
     assert image.shape == (200, 200, 3)
     xy = np.frombuffer(sc.points, np.float32).reshape(-1, 2)
-    pix = projected(xy, 200)
-    points = disc_mask(pix, 200, 4.0)  # 4 px dots at scale 2
+    pos = positions(xy, 200)
+    pix = pixels_of(pos, 200)
+    points = disc_mask(pos, 200, 4.0)  # 4 px dots at scale 2
     grey = np.rint(0.35 * 0.5 * 255 + 0.65 * 255)  # the browser's line: 50 % grey at 0.35 over white
     checked = 0
     for i in range(12):
-        a, b = pix[i] + 0.5, pix[12 + i] + 0.5
+        a, b = pos[i], pos[12 + i]
         if np.abs(a - b).max() < 12:
             continue
         c, r = np.floor((a + b) / 2).astype(int)
@@ -162,7 +170,7 @@ def test_scatter_png_scale_and_pair_lines(tmp_path):
         assert (near == grey).all(-1).any(), i  # the segment passes by its midpoint
         checked += 1
     assert checked >= 3
-    assert not (image[~disc_mask(pix, 200, 4.0)] == blended(IMAGE_RGB)).all(-1).any()
+    assert not (image[~disc_mask(pos, 200, 4.0)] == blended(IMAGE_RGB)).all(-1).any()
 
 
 def test_scatter_png_lines_coloured_by_pair_cosine(tmp_path):
@@ -174,11 +182,12 @@ def test_scatter_png_lines_coloured_by_pair_cosine(tmp_path):
     codes = np.clip(np.floor((cos - cos.min()) * 255 / (cos.max() - cos.min()) + 0.5), 0, 255).astype(int)
     lut = np.frombuffer(sc.line_colormap, np.uint8).reshape(256, 3).astype(float)
     xy = np.frombuffer(sc.points, np.float32).reshape(-1, 2)
-    pix = projected(xy, 200)
-    points = disc_mask(pix, 200, 2.0)
+    pos = positions(xy, 200)
+    pix = pixels_of(pos, 200)
+    points = disc_mask(pos, 200, 2.0)
     checked = 0
     for i in range(12):
-        a, b = pix[i] + 0.5, pix[12 + i] + 0.5
+        a, b = pos[i], pos[12 + i]
         c, r = np.floor((a + b) / 2).astype(int)
         if np.abs(a - b).max() < 12 or points[max(r - 1, 0): r + 2, max(c - 1, 0): c + 2].any():
             continue
@@ -190,7 +199,7 @@ def test_scatter_png_lines_coloured_by_pair_cosine(tmp_path):
 
 def test_explorer_png_fades_pairs_out_of_view_and_colours_numeric_values(tmp_path):
     emb = make_embeddings(n=40, d=8, seed=6)
-    ex = Explorer(emb, view_size=240, filter_pattern="blue")
+    ex = Explorer(emb, view_size=480, filter_pattern="number 1")  # pairs 1, 10..19: every cluster
     ex.color_by = "pair-cosine"
     ex.show_lines = False  # each point ends its pair's line: without them it lies over white
     paths = ex.save_png(tmp_path / "ex.png", legend=False)
@@ -198,13 +207,15 @@ def test_explorer_png_fades_pairs_out_of_view_and_colours_numeric_values(tmp_pat
     assert paths["scatter"].name == "ex-scatter.png" and paths["heatmap"].name == "ex-heatmap.png"
     image = read_rgb(paths["scatter"])
     xy = np.frombuffer(ex.points, np.float32).reshape(-1, 2)
-    pix = projected(xy, 240)
+    pos = positions(xy, 480)
+    pix = pixels_of(pos, 480)
     codes = np.frombuffer(ex.point_colors, np.uint8)
     lut = np.frombuffer(ex.colormap, np.uint8).reshape(256, 3).astype(float)
     in_view = np.zeros(40, bool)
     in_view[np.asarray(ex.session.order)] = True
     in_view = np.concatenate([in_view, in_view])
-    alone = isolated(pix, 4)
+    on_canvas = ((pos >= 2) & (pos < 478)).all(1)  # faded pairs may lie outside the box fitted to the view
+    alone = isolated(pix, 4) & on_canvas
     seen = {True: 0, False: 0}
     for p in np.flatnonzero(alone):
         c, r = pix[p]
@@ -221,12 +232,13 @@ def test_scatter_png_leaves_out_pairs_out_of_view_when_reprojected(tmp_path):
     ex = Explorer(emb, view_size=200, filter_pattern="green", projection_scope="view")
     ex.show_lines = False
     xy = np.frombuffer(ex.points, np.float32).reshape(-1, 2)
-    pix = projected(xy, 200)
+    pos = positions(xy, 200)
+    pix = pixels_of(pos, 200)
     in_view = np.zeros(40, bool)
     in_view[np.asarray(ex.session.order)] = True
     shown = np.concatenate([in_view, in_view])
     image = read_rgb(ex.save_png(tmp_path / "v.png", views="scatter", legend=False)["scatter"])
-    assert np.array_equal((image != 255).any(-1), disc_mask(pix[shown], 200, 2.0))
+    assert np.array_equal((image != 255).any(-1), disc_mask(pos[shown], 200, 2.0))
 
 
 def test_comparison_png_names_both_sides(tmp_path):
