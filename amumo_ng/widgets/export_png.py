@@ -98,27 +98,42 @@ def _check_scale(scale) -> int:
 
 
 # -- the heatmap -------------------------------------------------------------------------------
+def _difference_mode(widget) -> bool:
+    return getattr(widget, "heat_mode", "similarity") == "difference"
+
+
+def heatmap_lut(widget) -> np.ndarray:
+    """uint8 [256, 3]: the colour map the heatmap draws with now (the diverging one in difference mode)."""
+    if callable(getattr(widget, "heat_lut", None)):
+        return np.asarray(widget.heat_lut(), dtype=np.uint8).reshape(256, 3)
+    return np.frombuffer(widget.colormap, dtype=np.uint8).reshape(256, 3)
+
+
 def heatmap_cells(widget, region=None, grid=None):
     """(pixels uint8 [R, C], vmin, vmax) of the heatmap: the view image the widget sent the browser,
-    or, given ``region`` (r0, r1, c0, c1 in stacked view rows/cols) or ``grid`` (cells a side, up to
-    :data:`MAX_EXPORT_CELLS`), that rectangle at that resolution coloured as the browser colours
-    a zoom (the widget's colour scale)."""
+    or, given ``region`` (r0, r1, c0, c1 in the matrix in view: stacked rows/cols, or pair positions
+    in difference mode) or ``grid`` (cells a side, up to :data:`MAX_EXPORT_CELLS`), that rectangle
+    at that resolution coloured as the browser colours a zoom (the widget's colour scale)."""
     rows = int(widget.heat_rows)
     if rows == 0 or not widget.heat_pixels:
         raise ExportError("the heatmap shows no pairs (the filter matches none): nothing to export")
     if region is None and grid is None:
         pixels = np.frombuffer(widget.heat_pixels, dtype=np.uint8).reshape(rows, rows)
         return pixels, float(widget.vmin), float(widget.vmax)
-    k2 = 2 * widget.session.k
-    r0, r1, c0, c1 = (0, k2, 0, k2) if region is None else (int(v) for v in region)
+    difference = _difference_mode(widget)
+    side = widget.session.k if difference else 2 * widget.session.k
+    r0, r1, c0, c1 = (0, side, 0, side) if region is None else (int(v) for v in region)
     cells = int(widget.grid) if grid is None else int(grid)
     if not 2 <= cells <= MAX_EXPORT_CELLS:
         raise ExportError(f"grid must be 2..{MAX_EXPORT_CELLS} cells a side, got {grid!r}")
     from .heatmap_view import region_view
 
+    view = region_view
+    if difference:
+        from .heatmap_view import difference_region_view as view
     try:
-        img = region_view(widget.session, r0, r1, c0, c1, cells, widget.vmin, widget.vmax, 0,
-                          widen=widget._scale() is None)
+        img = view(widget.session, r0, r1, c0, c1, cells, widget.vmin, widget.vmax, 0,
+                   widen=widget._scale() is None)
     except ValueError as exc:
         raise ExportError(f"cannot export that heatmap region: {exc}") from exc
     return img.pixels, img.vmin, img.vmax
@@ -130,14 +145,15 @@ def heatmap_image(widget, *, scale: int = 1, legend: bool = True, region=None, g
     (vmin, ramp, vmax) and the scale label under it."""
     scale = _check_scale(scale)
     pixels, vmin, vmax = heatmap_cells(widget, region, grid)
-    lut = np.frombuffer(widget.colormap, dtype=np.uint8).reshape(256, 3)
+    lut = heatmap_lut(widget)
     image = raster.heatmap_rgb(pixels, lut, scale)
     if not legend:
         return image
     exact = "exact values" if bool(widget.heat_exact) and region is None and grid is None else "cells"
     note = f"{widget.session.k:,} pairs · {pixels.shape[0]}x{pixels.shape[1]} {exact} · {widget.color_scale_label}"
+    title = "Î·Îᵀ − T̂·T̂ᵀ" if _difference_mode(widget) else "cosine"
     strip = raster.legend_strip(max(image.shape[1], 300 * scale), lut=lut, vmin=vmin, vmax=vmax,
-                                title="cosine", note=note, scale=scale)
+                                title=title, note=note, scale=scale)
     return raster.stack_rows(image, strip)
 
 

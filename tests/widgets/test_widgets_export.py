@@ -31,10 +31,11 @@ def read_rgb(path) -> np.ndarray:
         return np.asarray(im.convert("RGB"))
 
 
-def expected_colors(values: np.ndarray, vmin: float, vmax: float) -> tuple[np.ndarray, np.ndarray]:
-    """(lower, upper) LUT colours of each value: equal except where the value lies within 1e-3 of
-    a rounding boundary between two colour indices (float32 vs float64 may round either way)."""
-    lut = viridis_lut().astype(int)
+def expected_colors(values: np.ndarray, vmin: float, vmax: float, lut=None) -> tuple[np.ndarray, np.ndarray]:
+    """(lower, upper) LUT colours (viridis by default) of each value: equal except where the value
+    lies within 1e-3 of a rounding boundary between two colour indices (float32 vs float64 may
+    round either way)."""
+    lut = (viridis_lut() if lut is None else lut).astype(int)
     t = np.clip((values - vmin) * 255.0 / (vmax - vmin), 0, 255)
     nearest = np.clip(np.rint(t), 0, 255).astype(int)
     borderline = np.abs(t - np.floor(t) - 0.5) < 1e-3
@@ -85,6 +86,22 @@ def test_heatmap_png_region_on_a_fixed_scale(tmp_path):
     truth = brute_stacked(emb.image, emb.text)[:10, 10:]  # image rows x text cols, exact
     assert image.shape == (10, 10, 3)
     assert_cells(image, truth, -1.0, 1.0)
+
+
+def test_heatmap_png_in_difference_mode_uses_the_diverging_map(tmp_path):
+    from amumo_ng.widgets.colormap import diverging_lut
+
+    emb = make_embeddings(n=9, d=6, seed=4)
+    heat = SimilarityHeatmap(emb, heat_mode="difference")
+    image = read_rgb(heat.save_png(tmp_path / "diff.png", legend=False))
+    ui, ut = unit(emb.image), unit(emb.text)
+    truth = np.array([[ui[r] @ ui[c] - ut[r] @ ut[c] for c in range(9)] for r in range(9)])
+    m = np.abs(truth).max()  # a range symmetric about 0: white is D = 0
+    lo, hi = expected_colors(truth, -m, m, diverging_lut())
+    assert image.shape == (9, 9, 3)
+    assert np.all((image == lo).all(-1) | (image == hi).all(-1))
+    centre = [diverging_lut()[i].tolist() for i in (127, 128)]  # D = 0 is index 127.5: the centre colours
+    assert all(image[i, i].tolist() in centre for i in range(9))
 
 
 def test_heatmap_png_of_an_empty_view_says_so(tmp_path):
