@@ -187,41 +187,47 @@ def _font(size: int):
 
 def legend_strip(width: int, lut=None, vmin=None, vmax=None, entries=(), title: str = "",
                  note: str = "", scale: int = 1) -> np.ndarray:
-    """uint8 [h, width, 3] white strip: ``title``, then a colour ramp between the numbers ``vmin``
-    and ``vmax`` (when ``lut`` is given) or swatches of ``entries`` [(label, "#rrggbb")], then
-    ``note`` on a second line. Text in PIL's default font."""
+    """uint8 [h, w, 3] white strip, ``w`` = ``width`` or wider when one line of text needs it:
+    ``title``, then a colour ramp between the numbers ``vmin`` and ``vmax`` (when ``lut`` is
+    given) or swatches of ``entries`` [(label, "#rrggbb")] (wrapped at ``width``), then ``note``
+    on a line of its own."""
     from PIL import Image, ImageDraw
 
     scale = max(1, int(scale))
+    width = max(1, int(width))
     font = _font(11 * scale)
-    line_h = 16 * scale
-    img = Image.new("RGB", (max(1, int(width)), 2 * line_h + 4 * scale), BACKGROUND)
+    line_h, pad = 16 * scale, 4 * scale
+    rows = 2 + (len(entries) if lut is None else 0)
+    img = Image.new("RGB", (max(width, 2400 * scale), rows * line_h + pad), BACKGROUND)
     draw = ImageDraw.Draw(img)
-    x, y = 4 * scale, 3 * scale
+    x, y, right = pad, 3 * scale, pad
+
+    def text(at_x, at_y, words, fill=(0, 0, 0)):
+        draw.text((at_x, at_y), words, fill=fill, font=font)
+        return at_x + int(draw.textlength(words, font=font))
+
     if title:
-        draw.text((x, y), title, fill=(68, 68, 68), font=font)
-        x += int(draw.textlength(title, font=font)) + 8 * scale
+        x = text(x, y, title, (68, 68, 68)) + 8 * scale
     if lut is not None:
-        lo = "" if vmin is None else f"{vmin:.2f}"
-        hi = "" if vmax is None else f"{vmax:.2f}"
-        draw.text((x, y), lo, fill=(0, 0, 0), font=font)
-        x += int(draw.textlength(lo, font=font)) + 4 * scale
+        x = text(x, y, "" if vmin is None else f"{vmin:.2f}") + pad
         ramp_w = 128 * scale
         lut = np.asarray(lut, dtype=np.uint8).reshape(256, 3)
         ramp = lut[np.linspace(0, 255, ramp_w).round().astype(int)]
-        ramp_img = Image.fromarray(np.repeat(ramp[None], 9 * scale, axis=0))
-        img.paste(ramp_img, (x, y + 2 * scale))
-        x += ramp_w + 4 * scale
-        draw.text((x, y), hi, fill=(0, 0, 0), font=font)
+        img.paste(Image.fromarray(np.repeat(ramp[None], 9 * scale, axis=0)), (x, y + 2 * scale))
+        x = text(x + ramp_w + pad, y, "" if vmax is None else f"{vmax:.2f}")
     else:
         for label, color in entries:
+            need = 12 * scale + int(draw.textlength(str(label), font=font))
+            if x > pad and x + need > width:  # wrap
+                x, y = pad, y + line_h
             draw.rectangle([x, y + 2 * scale, x + 9 * scale, y + 11 * scale], fill=hex_rgb(color))
-            x += 12 * scale
-            draw.text((x, y), str(label), fill=(0, 0, 0), font=font)
-            x += int(draw.textlength(str(label), font=font)) + 10 * scale
+            right = max(right, text(x + 12 * scale, y, str(label)))
+            x = right + 10 * scale
+    right = max(right, x)
     if note:
-        draw.text((4 * scale, y + line_h), note, fill=(102, 102, 102), font=font)
-    return np.asarray(img)
+        y += line_h
+        right = max(right, text(pad, y, note, (102, 102, 102)))
+    return np.asarray(img.crop((0, 0, max(width, right + pad), y + line_h + scale)))
 
 
 def stack_rows(top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
