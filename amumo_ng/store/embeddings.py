@@ -129,6 +129,23 @@ class Embeddings:
             encoder=None if encoder is None else _as_encoder(encoder),
         )
 
+    @classmethod
+    def from_clip_retrieval(cls, folder, **options) -> "Embeddings":
+        """The pairs of a ``clip-retrieval inference`` output folder (``img_emb/``, ``text_emb/``,
+        ``metadata/``): memory-mapped shards, metadata joined, caption and image columns found or named
+        (``caption_column=``, ``image_column=``, ``image_root=``). See
+        :func:`amumo_ng.store.clip_retrieval.read_clip_retrieval`."""
+        from .clip_retrieval import read_clip_retrieval
+
+        return read_clip_retrieval(folder, **options)
+
+    def to_clip_retrieval(self, folder, **options):
+        """Write these pairs in clip-retrieval's layout (unit vectors, float16 by default); returns the
+        folder. See :func:`amumo_ng.store.clip_retrieval.write_clip_retrieval`."""
+        from .clip_retrieval import write_clip_retrieval
+
+        return write_clip_retrieval(self, folder, **options)
+
     # -- views -----------------------------------------------------------------------
     def __len__(self) -> int:
         return self.image.shape[0]
