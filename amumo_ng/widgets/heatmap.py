@@ -236,7 +236,8 @@ class SimilarityHeatmap(HeatmapMixin, SessionWidget):
     def save_png(self, path, *, scale: int = 1, legend: bool = True, region=None, grid=None):
         """Save the current view as a PNG file, one pixel per cell (``scale`` px a side each), with
         the colour bar under it (``legend``); ``region`` (r0, r1, c0, c1) / ``grid`` export a zoom or
-        a finer grid. Returns the path; see :func:`amumo_ng.widgets.export_png.heatmap_image`."""
+        a finer grid (``grid="full"``: one pixel per pair-cell of a view drawn as block means).
+        Returns the path; see :func:`amumo_ng.widgets.export_png.heatmap_image`."""
         from .export_png import save_heatmap_png
 
         return save_heatmap_png(self, path, scale=scale, legend=legend, region=region, grid=grid)
