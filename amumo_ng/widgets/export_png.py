@@ -112,8 +112,9 @@ def heatmap_lut(widget) -> np.ndarray:
 def heatmap_cells(widget, region=None, grid=None):
     """(pixels uint8 [R, C], vmin, vmax) of the heatmap: the view image the widget sent the browser,
     or, given ``region`` (r0, r1, c0, c1 in the matrix in view: stacked rows/cols, or pair positions
-    in difference mode) or ``grid`` (cells a side, up to :data:`MAX_EXPORT_CELLS`), that rectangle
-    at that resolution coloured as the browser colours a zoom (the widget's colour scale)."""
+    in difference mode) or ``grid`` (cells a side, up to :data:`MAX_EXPORT_CELLS`; ``"full"``: one
+    cell per matrix entry), that rectangle at that resolution coloured as the browser colours a
+    zoom (the widget's colour scale)."""
     rows = int(widget.heat_rows)
     if rows == 0 or not widget.heat_pixels:
         raise ExportError("the heatmap shows no pairs (the filter matches none): nothing to export")
@@ -123,6 +124,10 @@ def heatmap_cells(widget, region=None, grid=None):
     difference = _difference_mode(widget)
     side = widget.session.k if difference else 2 * widget.session.k
     r0, r1, c0, c1 = (0, side, 0, side) if region is None else (int(v) for v in region)
+    if isinstance(grid, str) and grid == "full":  # one cell per matrix entry of the rectangle
+        grid = max(r1 - r0, c1 - c0, 2)
+    elif grid is not None and (isinstance(grid, bool) or not isinstance(grid, (int, np.integer))):
+        raise ExportError(f"grid must be a number of cells a side or 'full', got {grid!r}")
     cells = int(widget.grid) if grid is None else int(grid)
     if not 2 <= cells <= MAX_EXPORT_CELLS:
         raise ExportError(f"grid must be 2..{MAX_EXPORT_CELLS} cells a side, got {grid!r}")

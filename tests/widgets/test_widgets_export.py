@@ -88,6 +88,20 @@ def test_heatmap_png_region_on_a_fixed_scale(tmp_path):
     assert_cells(image, truth, -1.0, 1.0)
 
 
+def test_heatmap_png_full_resolution_of_a_block_mean_view(tmp_path):
+    emb = make_embeddings(n=30, d=6, seed=5)
+    heat = SimilarityHeatmap(emb, grid=16)  # 60 rows shown as 16 x 16 block means
+    assert heat.heat_rows == 16 and not heat.heat_exact
+    assert read_rgb(heat.save_png(tmp_path / "shown.png", legend=False)).shape == (16, 16, 3)
+    image = read_rgb(heat.save_png(tmp_path / "full.png", grid="full", legend=False))
+    truth = brute_stacked(emb.image, emb.text)
+    assert image.shape == (60, 60, 3)
+    lo, hi = min(heat.vmin, truth.min()), max(heat.vmax, truth.max())  # a zoom's range: widened to its values
+    assert_cells(image, truth, lo, hi)
+    with pytest.raises(ExportError, match="grid"):
+        heat.save_png(tmp_path / "bad.png", grid="half")
+
+
 def test_heatmap_png_in_difference_mode_uses_the_diverging_map(tmp_path):
     from amumo_ng.widgets.colormap import diverging_lut
 
