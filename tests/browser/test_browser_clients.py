@@ -12,8 +12,9 @@ value from them with numpy:
 In both: the Explorer paints (heatmap and scatter canvas pixels), fits the client's output
 width, hovering a heatmap cell shows both captions and the exact cosine, typing a filter shrinks
 the pairs shown to the count of captions that contain the word, a wheel over a view zooms that
-view without scrolling the page (what VS Code's notebook webview relies on), and the page logs no
-console error beyond those the client logs for a plain notebook without any widget.
+view without scrolling the page (what VS Code's notebook webview relies on), on the client's dark
+theme the Explorer keeps its own light surface (its labels, legends and placeholders legible), and
+the page logs no console error beyond those the client logs for a plain notebook without widgets.
 Screenshots: ``test-artifacts/browser/clients_<client>_*.png``.
 """
 from __future__ import annotations
@@ -99,8 +100,9 @@ def near(pixels: np.ndarray, colour, tol: int = 40) -> int:
 class ClientPage:
     """One client's page with the quickstart's Explorer on it."""
 
-    def __init__(self, client, page, problems, baseline, facts):
-        self.client, self.page, self.problems, self.baseline, self.facts = client, page, problems, baseline, facts
+    def __init__(self, client, server, page, problems, baseline, facts):
+        self.client, self.server, self.page = client, server, page
+        self.problems, self.baseline, self.facts = problems, baseline, facts
         self.warnings: list[str] = []
 
 
@@ -156,7 +158,7 @@ def client_page(request, browser, quickstart_embeddings, shared_cache, tmp_path_
             page.wait_for_selector(EXPLORER, timeout=120_000)
         finally:
             H.save_screenshot(page, f"clients_{client}_00_page")
-        yield ClientPage(client, page, problems, baseline, facts)
+        yield ClientPage(client, server, page, problems, baseline, facts)
         page.close()
     finally:
         server.stop()
@@ -310,6 +312,63 @@ def test_wheel_over_a_view_zooms_it_and_leaves_the_page_where_it_is(client_page,
     page.mouse.wheel(0, -300)
     settle(page)
     assert _scroll_positions(page, HEATMAP_CANVAS) != before, "the page did not scroll at all: no control"
+
+
+#: text parts of the Explorer that must stay readable on any host: axis titles, the colour ramp's
+#: legend, the pair count, the scatter's legend
+TEXT_PARTS = ('.amumo-axis', '.amumo-legend', '[data-amumo="filter-count"]', '.amumo-scatter-legend')
+
+
+def _luminance(png: bytes) -> np.ndarray:
+    px = rgb(png)
+    return 0.299 * px[..., 0] + 0.587 * px[..., 1] + 0.114 * px[..., 2]
+
+
+def _host_background(page) -> list[int]:
+    """RGB of the first opaque background behind the Explorer (its ancestors, then the body)."""
+    return page.eval_on_selector(EXPLORER, """el => {
+        for (let e = el.parentElement; e; e = e.parentElement) {
+            const m = getComputedStyle(e).backgroundColor.match(/[0-9.]+/g).map(Number);
+            if (m.length < 4 || m[3] > 0.5) return m.slice(0, 3);
+        }
+        return [255, 255, 255]; }""")
+
+
+def test_on_a_dark_theme_the_explorer_keeps_its_light_surface(client_page, shown):
+    page, emb, captions, unit = shown
+    n = len(captions)
+    if client_page.client == "notebook7":
+        page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})")
+        page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
+        dark = page
+    else:  # Voilà: the page of the same notebook in its dark theme (a new kernel runs it)
+        dark = page.context.new_page()
+        dark.goto(client_page.server.url("voila/render/quickstart.ipynb?theme=dark"), wait_until="load",
+                  timeout=300_000)
+        H.wait_explorer_drawn(dark.locator(EXPLORER), n, timeout_ms=120_000)
+    try:
+        settle(dark, 800)
+        host = _host_background(dark)
+        assert sum(host) / 3 < 80, f"the host page is not dark: {host}"
+        for part in TEXT_PARTS:
+            target = dark.locator(EXPLORER).locator(part).first
+            target.scroll_into_view_if_needed()
+            lum = _luminance(target.screenshot())
+            # a light surface (the median pixel) with dark ink on it
+            assert np.median(lum) > 200 and lum.min() < 110, (part, float(np.median(lum)), float(lum.min()))
+        # the filter box's placeholder against the box (the host theme styles ::placeholder too)
+        colours = dark.eval_on_selector('input[data-amumo="filter-input"]', """e => [
+            getComputedStyle(e, '::placeholder').color, getComputedStyle(e).backgroundColor]""")
+        ink, paper = ([float(v) for v in re.findall(r"[0-9.]+", c)[:3]] for c in colours)
+        contrast = abs(np.dot(paper, [0.299, 0.587, 0.114]) - np.dot(ink, [0.299, 0.587, 0.114]))
+        assert contrast > 100, colours
+        H.save_screenshot(dark.locator(EXPLORER), f"clients_{client_page.client}_05_dark_theme")
+    finally:
+        if dark is page:
+            page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})")
+            page.wait_for_function("() => document.body.dataset.jpThemeLight === 'true'", timeout=30_000)
+        else:
+            dark.close()
 
 
 def test_no_console_errors_beyond_the_clients_own(client_page, shown):
