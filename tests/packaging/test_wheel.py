@@ -10,8 +10,9 @@ directory added that way is searched but its own ``.pth`` files are not run, so 
 install of the checkout stays out), and every command there runs with ``PATH`` stripped of
 ``node``/``npm``, ``PYTHONPATH`` unset and a working directory outside the checkout.
 
-Checked: the wheel holds the four built ESM bundles (not the JS sources' imports), the shipped
-toy weights and the quickstart; the installed package imports from the fresh environment and its
+Checked: the wheel holds the four built ESM bundles (not the JS sources' imports; nothing in them
+that only JupyterLab provides, so VS Code, Voilà and Notebook 7 can load them), the shipped toy
+weights and the quickstart; the installed package imports from the fresh environment and its
 ``Explorer`` hands anywidget the wheel's own bundle; and, in JupyterLab with a kernel running that
 environment's interpreter, an Explorer of ``shapes`` pairs encoded by the wheel's ``toy-clip``
 paints its heatmap and shows the exact cosine the kernel computes with numpy.
@@ -22,6 +23,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -120,6 +122,12 @@ def test_the_wheel_holds_the_built_bundles_weights_and_quickstart(built_wheel):
         assert "export{" in text.replace(" ", "") or "export default" in text, name
         assert "from\"./components" not in text.replace(" ", "") and "regl-scatterplot\"" not in text, name
         assert "cdn.jsdelivr" not in text and "unpkg.com" not in text, name
+        # nothing only JupyterLab provides (VS Code, Voila and Notebook 7 load the same ESM through
+        # anywidget): no app object, no Lab / ipywidgets modules, no AMD loader, no --jp-* colour
+        # without a fallback
+        for lab_only in ("jupyterapp", "@jupyterlab/", "@jupyter-widgets/", "requirejs"):
+            assert lab_only not in text, (name, lab_only)
+        assert not re.search(r"var\(--jp-[\w-]+\)", text), (name, re.findall(r"var\(--jp-[\w-]+\)", text)[:3])
     explorer = wheel_bundle(built_wheel, "explorer").decode("utf-8")
     assert 'data-amumo' in explorer and "heatmap-slot" in explorer  # built from this checkout's sources
     assert not any("node_modules" in n for n in names), "node_modules leaked into the wheel"
