@@ -7,7 +7,8 @@ perfect at full dimension and a D′ near the content's rank keeps it.
 - Reduction: each method of ``analysis.reduction`` swept over ``--dims`` (fit on 70 % of the pairs,
   retrieval of the 30 % held out), seconds per method and per fit; ratio = method / PCA (the
   baseline, measured in the same run; > 1: slower than PCA). Neural MDS and the contrastive map run
-  their default epochs.
+  ``--epochs`` (default 5, stated in the table with the seconds per epoch, so a fit of the default
+  epochs costs that times its epochs).
 - Clustering: DEC (autoencoder pretraining + KL phase) vs k-means (scikit-learn, 10 restarts) of the
   unit image rows, k = ``--k``; ratio = DEC / k-means.
 - Peak memory: tracemalloc peak of Python/numpy allocations during the call (torch's CPU allocator
@@ -19,26 +20,20 @@ Printed only, never asserted.  Run by hand:  .venv/bin/python benchmarks/bench_r
 from __future__ import annotations
 
 import argparse
-import gc
 import resource
-import time
-import tracemalloc
 
 import numpy as np
 
 
 def measure(fn):
-    """(seconds, tracemalloc peak MiB, RSS peak growth MiB, result) of one call of ``fn``."""
-    gc.collect()
+    """(seconds, tracemalloc peak MiB, RSS peak growth MiB, result) of one call of ``fn`` (the traced
+    part is bench_geometry's measure)."""
+    from bench_geometry import measure as traced
+
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    tracemalloc.start()
-    start = time.perf_counter()
-    result = fn()
-    seconds = time.perf_counter() - start
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+    seconds, peak, result = traced(fn)
     rss_growth = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024  # KiB on Linux
-    return seconds, peak / 2**20, rss_growth, result
+    return seconds, peak, rss_growth, result
 
 
 def synthetic_pairs(n: int, d: int, rank: int = 48, seed: int = 0):
@@ -57,6 +52,8 @@ def main() -> None:
     parser.add_argument("--d", type=int, default=512)
     parser.add_argument("--dims", type=int, nargs="+", default=[16, 64, 256])
     parser.add_argument("--k", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=5, help="epochs of the contrastive map and neural MDS "
+                        "(their defaults: 20 and 30; the time per epoch is printed, so a full fit is that x epochs)")
     args = parser.parse_args()
 
     from amumo_ng.analysis.clustering import cluster_vectors, clustering_input
@@ -68,11 +65,15 @@ def main() -> None:
           f"top-1 i2t at each D' (full dimension first)")
     baseline = None
     for method in REDUCTION_METHODS:
-        seconds, traced, rss, sweep = measure(lambda: reduction_sweep(image, text, args.dims, [method], progress=False))
+        trained = method in ("contrastive", "nmds-isometric", "nmds-isotonic")
+        options = {method: {"epochs": args.epochs}} if trained else {}
+        seconds, traced, rss, sweep = measure(lambda: reduction_sweep(image, text, args.dims, [method], progress=False,
+                                                                      options=options))
         baseline = seconds if method == "pca" else baseline
         curve = " ".join(f"{v:.3f}" for v in sweep.curve(method)[1])
         print(f"{method:16s} {seconds:9.2f} {seconds / len(args.dims):8.2f} {seconds / baseline:8.1f}x "
-              f"{traced:11.1f} {rss:9.1f}  {sweep.full['i2t@1']:.3f} | {curve}")
+              f"{traced:11.1f} {rss:9.1f}  {sweep.full['i2t@1']:.3f} | {curve}"
+              + (f"  ({args.epochs} epochs: {seconds / len(args.dims) / args.epochs:.2f} s/epoch/fit)" if trained else ""))
 
     x = clustering_input(image, text, "image")
     print(f"\nclustering {args.n:,} unit image rows x {args.d}, k = {args.k}")
