@@ -141,6 +141,16 @@ class Explorer(PathOverlayMixin, PromptSearchMixin, HeatmapMixin, ScatterMixin, 
 
         return save_explorer_png(self, path, views=views, scale=scale, legend=legend)
 
+    def to_html(self, path, *, max_bytes: int = None, thumb_size: int = None, strict: bool = False):
+        """Write these views as ONE self-contained HTML file (opens from ``file://``, offline, no
+        kernel): hover, zoom and pan work from what it carries within ``max_bytes``; thumbnails at
+        ``thumb_size`` px. Returns an :class:`~amumo_ng.widgets.export_html.HtmlExport` saying what
+        was carried and dropped; see :func:`amumo_ng.widgets.export_html.to_html`."""
+        from .export_html import DEFAULT_MAX_BYTES, DEFAULT_THUMB_SIZE, to_html
+
+        return to_html(self, path, max_bytes=DEFAULT_MAX_BYTES if max_bytes is None else max_bytes,
+                       thumb_size=DEFAULT_THUMB_SIZE if thumb_size is None else thumb_size, strict=strict)
+
     def gap_shift_chart(self, **kwargs):
         """The loss against the shift along the gap on this Explorer's session; clicking a point
         applies its shift to these views (see :class:`~amumo_ng.widgets.gap_shift_chart.GapShiftChart`)."""
