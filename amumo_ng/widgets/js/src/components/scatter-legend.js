@@ -91,28 +91,36 @@ function paletteOf(legendColors, categoryColors) {
 
 const withDimmed = (base) => base.concat(base.map(dimmed));
 
+// A <select> bound to a trait: options [value, label] from `optionsTrait`, value `valueTrait`
+// (set on change). `shown` (default: the select) is hidden while the widget has no options.
+// Returns {select, sync, destroy}.
+export function bindTraitSelect(model, select, valueTrait, optionsTrait, shown = select) {
+  const life = createDisposer();
+  let key = "";
+  function sync() {
+    const options = model.get(optionsTrait);
+    if (!Array.isArray(options) || !options.length) { shown.style.display = "none"; return; }
+    shown.style.display = "";
+    const now = JSON.stringify(options);
+    if (now !== key) {
+      key = now;
+      select.replaceChildren(...options.map(([value, label]) => h("option", { value, text: label })));
+    }
+    select.value = model.get(valueTrait);
+  }
+  life.add(listen(select, "change", () => { model.set(valueTrait, select.value); model.save_changes(); }));
+  life.add(onModel(model, `change:${optionsTrait} change:${valueTrait}`, sync));
+  sync();
+  return { select, sync, destroy: () => life.dispose() };
+}
+
 // The colour-by <select> (data-amumo="color-by") from `color_options`, setting `color_by`; hidden
 // when the widget has no colour-by traits.
 export function createColorBy(model) {
-  const life = createDisposer();
   const select = h("select", { "data-amumo": "color-by", title: "what the scatter's points are coloured by" });
   const el = h("label", { class: "amumo-colorby", "data-amumo": "color-by-label" }, ["colour by ", select]);
-  let shown = "";
-  function sync() {
-    const options = model.get("color_options");
-    if (!Array.isArray(options) || !options.length) { el.style.display = "none"; return; }
-    el.style.display = "";
-    const key = JSON.stringify(options);
-    if (key !== shown) {
-      shown = key;
-      select.replaceChildren(...options.map(([value, label]) => h("option", { value, text: label })));
-    }
-    select.value = model.get("color_by");
-  }
-  life.add(listen(select, "change", () => { model.set("color_by", select.value); model.save_changes(); }));
-  life.add(onModel(model, "change:color_options change:color_by", sync));
-  sync();
-  return { el, select, destroy: () => life.dispose() };
+  const bound = bindTraitSelect(model, select, "color_by", "color_options", el);
+  return { el, select, destroy: bound.destroy };
 }
 
 // A 256 x 1 canvas of a uint8 [768] RGB lookup table (a grey ramp when it is shorter), styled as a legend ramp

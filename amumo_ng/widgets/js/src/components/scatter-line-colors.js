@@ -10,7 +10,7 @@
 // density above it strokes its segments in LINE_BINS steps of the same map.
 import { h } from "./dom.js";
 import { typed } from "./rpc.js";
-import { createDisposer, listen, onModel } from "./live.js";
+import { bindTraitSelect } from "./scatter-legend.js";
 
 export const FADED_OFFSET = 256;   // palette index of a faded pair's line: its code + FADED_OFFSET
 export const LINE_BINS = 16;       // colour steps of the overlay's line density
@@ -81,22 +81,7 @@ export function binPairs(pairs, codes, lut) {
 // The line colour <select> (data-amumo="line-color"), setting `line_color`; hidden when the
 // widget has no line colour traits
 export function createLineColorSelect(model) {
-  const life = createDisposer();
   const select = h("select", { "data-amumo": "line-color", title: "pair lines: grey, or coloured by the cosine of each pair's image and text" });
-  let shown = "";
-  function sync() {
-    const options = model.get("line_color_options");
-    if (!Array.isArray(options) || !options.length) { select.style.display = "none"; return; }
-    select.style.display = "";
-    const key = JSON.stringify(options);
-    if (key !== shown) {
-      shown = key;
-      select.replaceChildren(...options.map(([value, label]) => h("option", { value, text: label })));
-    }
-    select.value = model.get("line_color");
-  }
-  life.add(listen(select, "change", () => { model.set("line_color", select.value); model.save_changes(); }));
-  life.add(onModel(model, "change:line_color_options change:line_color", sync));
-  sync();
-  return { el: select, destroy: () => life.dispose() };
+  const bound = bindTraitSelect(model, select, "line_color", "line_color_options");
+  return { el: select, destroy: bound.destroy };
 }
