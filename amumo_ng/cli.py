@@ -111,6 +111,27 @@ def _cmd_demo(args) -> int:
     return subprocess.call(cmd)
 
 
+def _cmd_export(args) -> int:
+    from .store.cache import embed
+    from .widgets import Explorer
+    from .widgets.export_html import HtmlExportBudgetError
+
+    kwargs = {"n": args.n} if args.n is not None else {}
+    data = {m: embed(args.dataset, m, cache_dir=args.cache_dir, progress=not args.quiet, **kwargs) for m in args.model}
+    state = {k: v for k, v in (("projection", args.projection), ("filter_pattern", args.filter)) if v}
+    if args.cluster:
+        state["cluster"] = True
+    explorer = Explorer(data if len(data) > 1 else next(iter(data.values())), title=args.title or "", **state)
+    try:
+        report = explorer.to_html(args.output, max_bytes=int(args.max_mb * 2**20), thumb_size=args.thumb_size,
+                                  strict=args.strict)
+    except (HtmlExportBudgetError, PermissionError) as exc:
+        print(f"amumo-ng: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {report}")
+    return 0
+
+
 def _has_module(name: str) -> bool:
     import importlib.util
 
@@ -150,6 +171,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-warmup", action="store_true", help="do not compile UMAP before starting JupyterLab")
     p.set_defaults(func=_cmd_demo)
 
+    p = sub.add_parser("export", help="write an Explorer as one self-contained HTML file (offline, no kernel)")
+    p.add_argument("output", help="path of the .html file")
+    p.add_argument("--dataset", default="shapes", help="dataset name (as precompute)")
+    p.add_argument("--model", action="append", default=None,
+                   help="model name; repeat for a model dropdown (default toy-clip)")
+    p.add_argument("--n", type=int, default=None, help="number of pairs (datasets that take n)")
+    p.add_argument("--title", default=None)
+    p.add_argument("--projection", default=None, help="scatter projection (pca, umap, ...)")
+    p.add_argument("--filter", default=None, help="caption filter of the exported view")
+    p.add_argument("--cluster", action="store_true", help="export the clustered heatmap order")
+    p.add_argument("--max-mb", type=float, default=64.0, help="size budget of the file in MiB (default 64)")
+    p.add_argument("--thumb-size", type=int, default=96, help="longest side of the carried thumbnails, px (0: none)")
+    p.add_argument("--strict", action="store_true", help="refuse instead of dropping what does not fit the budget")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_export)
+
     p = sub.add_parser("warmup", help="compile UMAP's numba code once, cached on disk for every later process")
     p.set_defaults(func=_cmd_warmup)
     return parser
@@ -158,6 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "command", None) == "export" and not args.model:
+        args.model = ["toy-clip"]
     from .analysis.validation import EmbeddingError
     from .datasets.base import DatasetError
     from .models.base import ModelError
