@@ -45,14 +45,25 @@ def _dot_units(x: np.ndarray, vector: np.ndarray) -> np.ndarray:
     return out
 
 
-def conformity(x) -> np.ndarray:
+def conformity(x, device="auto") -> np.ndarray:
     """Exact conformity of raw vectors ``x`` [n, d] (n >= 2, no zero rows) within their set: float32 [n].
 
     C_j = (x̂_j · Σ_k x̂_k − 1) / (n − 1), O(n·d) time and O(chunk·d) extra memory; unit vectors, sums
     and dots in float64 (error ≲ 1e-12 before the float32 result), clipped to [−1, 1].
+    ``device``: where the chunks are summed (:func:`~amumo_ng.analysis.backend.array_device`;
+    "auto": CUDA when present, else numpy; the same float64 arithmetic either way).
     """
+    from .backend import array_device
+
     x = as_matrix(x, "vectors", min_rows=2)
-    scores = (_dot_units(x, _unit_sum(x)) - 1.0) / (x.shape[0] - 1)
+    dev = array_device(device, x.size)
+    if dev is None:
+        scores = (_dot_units(x, _unit_sum(x)) - 1.0) / (x.shape[0] - 1)
+    else:
+        from .backend import dot_units, unit_sum
+
+        total = unit_sum(x, dev, _CHUNK_ROWS)
+        scores = (dot_units(x, total, dev, _CHUNK_ROWS) - 1.0) / (x.shape[0] - 1)
     return np.clip(scores, -1.0, 1.0).astype(np.float32)
 
 
