@@ -64,21 +64,36 @@ def _checked(image, text) -> tuple[np.ndarray, np.ndarray]:
     return as_pair(image, text, min_rows=MIN_PAIRS)
 
 
-def pair_statistics(image, text) -> dict[str, np.ndarray]:
+def pair_statistics(image, text, device="auto") -> dict[str, np.ndarray]:
     """The per-pair statistics behind every ranking, float32 [n] each, of raw ``image`` and ``text``
     [n, d] (n >= 3, no zero rows): ``"pair_cosine"`` s_j, ``"image_conformity"`` C_i(j) and
-    ``"text_conformity"`` C_t(j) (within each modality's n vectors). O(n·d)."""
+    ``"text_conformity"`` C_t(j) (within each modality's n vectors). O(n·d). ``device``: where the
+    chunks are computed (:func:`~amumo_ng.analysis.backend.array_device`; "auto": CUDA when present)."""
     img, txt = _checked(image, text)
-    return _statistics(img, txt)
+    return _statistics(img, txt, device)
 
 
-def _statistics(img: np.ndarray, txt: np.ndarray) -> dict[str, np.ndarray]:
-    cos = np.empty(img.shape[0])
-    for start in range(0, img.shape[0], 8192):  # float64 per block of rows, never a float64 copy of all
-        a, b = img[start:start + 8192].astype(np.float64), txt[start:start + 8192].astype(np.float64)
-        cos[start:start + a.shape[0]] = np.einsum("ij,ij->i", a, b) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+#: Rows per float64 chunk of the pair cosines.
+_CHUNK_ROWS = 8192
+
+
+def _statistics(img: np.ndarray, txt: np.ndarray, device="auto") -> dict[str, np.ndarray]:
+    """:func:`pair_statistics` of checked pairs; ``device`` as there (None: numpy)."""
+    from .backend import array_device
+
+    dev = array_device(device, img.size)
+    if dev is None:
+        cos = np.empty(img.shape[0])
+        for start in range(0, img.shape[0], _CHUNK_ROWS):  # float64 per block of rows, never a float64 copy of all
+            a = img[start:start + _CHUNK_ROWS].astype(np.float64)
+            b = txt[start:start + _CHUNK_ROWS].astype(np.float64)
+            cos[start:start + a.shape[0]] = np.einsum("ij,ij->i", a, b) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+    else:
+        from .backend import pair_cosines
+
+        cos = pair_cosines(img, txt, dev, _CHUNK_ROWS)
     return {"pair_cosine": np.clip(cos, -1.0, 1.0).astype(np.float32),
-            "image_conformity": conformity(img), "text_conformity": conformity(txt)}
+            "image_conformity": conformity(img, dev), "text_conformity": conformity(txt, dev)}
 
 
 def _statistic_and_score(stats: Mapping[str, np.ndarray], by: str) -> tuple[np.ndarray, np.ndarray]:
