@@ -239,10 +239,12 @@ def contrastive_loss(image, text, scale: float, batch_size: int | None = None, c
     raise EmbeddingError(f'compat must be None or "amumo", got {compat!r}')
 
 
-def _symmetric_ce_sums(image: np.ndarray, text: np.ndarray, scale: float, max_cells: int = 1 << 23) -> tuple[float, float]:
+def _symmetric_ce_sums(image: np.ndarray, text: np.ndarray, scale: float, max_cells: int = 1 << 23,
+                       device=None) -> tuple[float, float]:
     """(sum over i of CE(image i -> texts, target i), sum over i of CE(text i -> images, target i))
-    of one batch of unit rows: :func:`symmetric_lse` (one exponential per logit, no n x n matrix)."""
-    pos, row_lse, col_lse = symmetric_lse(image, text, scale, max_cells=max_cells)
+    of one batch of unit rows: :func:`symmetric_lse` (one exponential per logit, no n x n matrix).
+    ``device``: None (numpy) or a torch device the batch is moved to; Python floats either way."""
+    pos, row_lse, col_lse = symmetric_lse(image, text, scale, max_cells=max_cells, device=device)
     return float(row_lse.sum() - pos.sum()), float(col_lse.sum() - pos.sum())
 
 
@@ -253,7 +255,7 @@ _COLUMN_SAFE_SPAN = 47.0
 
 
 def symmetric_lse(image_unit: np.ndarray, text_unit: np.ndarray, scale: float,
-                  max_cells: int = 1 << 23) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                  max_cells: int = 1 << 23, device=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(positives, row log-sum-exps, column log-sum-exps), float64 [n] each, of the logits
     L = scale · Î Tᵀ of one batch of UNIT rows [n, d] (nats; the symmetric InfoNCE of pair k is
     ½(row_lse[k] + col_lse[k]) − positives[k]).
@@ -263,7 +265,16 @@ def symmetric_lse(image_unit: np.ndarray, text_unit: np.ndarray, scale: float,
     product), combined across chunks with ``logaddexp``. A column whose maximum lies more than
     :data:`_COLUMN_SAFE_SPAN` below max m could have lost terms to float32 underflow; it is summed
     again on its own, shifted by its own maximum, so the result is exact to float32 rounding for
-    any scale. Sums, logs and the combination in float64."""
+    any scale. Sums, logs and the combination in float64.
+
+    ``device``: None (numpy, this code) or a torch device string
+    (:func:`~amumo_ng.analysis.backend.array_device`): the batch is moved there and
+    :func:`amumo_ng.analysis.backend.symmetric_lse` computes the same values (each row and column
+    shifted by its own maximum), returned as float64 numpy arrays."""
+    if device is not None:
+        from .backend import symmetric_lse as device_symmetric_lse
+
+        return device_symmetric_lse(image_unit, text_unit, scale, max_cells, device)
     n = image_unit.shape[0]
     rows = max(1, min(n, int(max_cells) // max(1, n)))
     img32 = np.ascontiguousarray(image_unit, dtype=np.float32) * np.float32(scale)
