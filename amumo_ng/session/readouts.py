@@ -43,9 +43,10 @@ def _closed(img_u: np.ndarray, txt_u: np.ndarray, half: Optional[np.ndarray]):
     return _shift_units(np.asarray(img_u, np.float32), np.asarray(txt_u, np.float32), half)
 
 
-def _symmetric_batched(img_u, txt_u, scale: float, batch: Optional[int], half, tick) -> float:
+def _symmetric_batched(img_u, txt_u, scale: float, batch: Optional[int], half, tick, device=None) -> float:
     """Mean symmetric InfoNCE (nats) of unit rows (gap closed by ``half`` when given) over
-    consecutive batches (the whole set when ``batch`` is None); ``tick()`` after each batch."""
+    consecutive batches (the whole set when ``batch`` is None); ``tick()`` after each batch.
+    ``device``: None (numpy) or a torch device each batch is moved to (results as Python floats)."""
     from ..analysis.losses import _symmetric_ce_sums
 
     n = img_u.shape[0]
@@ -54,7 +55,7 @@ def _symmetric_batched(img_u, txt_u, scale: float, batch: Optional[int], half, t
 
     def one(start):
         a, b = _closed(img_u[start:start + bs], txt_u[start:start + bs], half)
-        i2t, t2i = _symmetric_ce_sums(a, b, scale)
+        i2t, t2i = _symmetric_ce_sums(a, b, scale, device=device)
         tick()
         return 0.5 * (i2t + t2i)
 
@@ -100,7 +101,7 @@ def _closed_distance(img_u, txt_u, half) -> float:
 
 def gap_readout(image: np.ndarray, text: np.ndarray, logit_scale: float,
                 progress: Optional[Callable[[dict], None]] = None,
-                cancel: Optional[threading.Event] = None, fraction: float = 1.0) -> dict:
+                cancel: Optional[threading.Event] = None, fraction: float = 1.0, device="auto") -> dict:
     """Gap distance and contrastive loss (symmetric and Amumo-compat) of aligned pairs
     ``image``, ``text`` (raw float [n, d], or unit rows, which are used without a copy), before
     and after closing their gap (Amumo: both modalities moved by half the gap vector Δ of these
@@ -117,7 +118,11 @@ def gap_readout(image: np.ndarray, text: np.ndarray, logit_scale: float,
 
     ``fraction``: how much of the closing "after" means (each modality moved by fraction·Δ/2, i.e.
     a shift δ = fraction·‖Δ‖ along the gap direction; 1 is Amumo's closing). The readout states it
-    as ``fraction`` and ``shift`` (δ)."""
+    as ``fraction`` and ``shift`` (δ).
+
+    ``device``: where the loss batches run (:func:`~amumo_ng.analysis.backend.array_device`;
+    "auto": CUDA when present, else numpy)."""
+    from ..analysis.backend import array_device
     from ..analysis.gap import modality_gap
     from ..analysis.validation import as_pair, unit_rows
 
@@ -128,6 +133,7 @@ def gap_readout(image: np.ndarray, text: np.ndarray, logit_scale: float,
     fraction = float(fraction)
     half = np.asarray(gap.vector, np.float32) * np.float32(fraction / 2.0)
     batch = None if n <= LOSS_FULL_BATCH_LIMIT else LOSS_FULL_BATCH_LIMIT
+    loss_device = array_device(device, n * min(n, LOSS_FULL_BATCH_LIMIT))  # logits computed
     out = {"n": n, "loss_batch_size": batch, "distance_before": float(gap.distance),
            "fraction": fraction, "shift": fraction * float(gap.distance),
            "distance_after": _closed_distance(img_u, txt_u, half)}
@@ -150,7 +156,7 @@ def gap_readout(image: np.ndarray, text: np.ndarray, logit_scale: float,
     report("gap measured; computing the loss")
     scale = float(logit_scale)
     for name, shift in (("before", None), ("after", half)):
-        out[f"loss_{name}"] = _symmetric_batched(img_u, txt_u, scale, batch, shift, tick)
+        out[f"loss_{name}"] = _symmetric_batched(img_u, txt_u, scale, batch, shift, tick, loss_device)
         try:
             out[f"loss_compat_{name}"] = _compat_chunked(img_u, txt_u, scale, shift)
         except (ValueError, ZeroDivisionError):  # e.g. fewer pairs than one compat batch
