@@ -37,6 +37,7 @@ def measure(fn):
 
 
 def synthetic_pairs(n: int, d: int, rank: int = 48, seed: int = 0):
+    rank = min(rank, max(1, d // 2))
     rng = np.random.default_rng(seed)
     basis = np.linalg.qr(rng.standard_normal((d, rank)))[0].T.astype(np.float32)
     content = (rng.standard_normal((n, rank)) * rng.lognormal(0.0, 0.5, rank)).astype(np.float32) @ basis
