@@ -8,10 +8,11 @@ computed in the page), finer levels of detail of the whole matrix (zoom beyond t
 thumbnails at ``thumb_size`` px (:mod:`amumo_ng.widgets.export_html_data`). What needs the kernel
 (filtering, clustering, new projections, colour by, encoding) is disabled in the page, with a note.
 
-Over the budget the export drops, in this order, thumbnails (from the end of the draw order),
-the finest levels, then the vectors, and says so (:class:`HtmlExport` ``dropped``, a warning), or
-refuses with ``strict=True``; a view whose state alone is over the budget is refused
-(:class:`HtmlExportBudgetError`). The file is written to a temporary file beside ``path`` and
+The budget is spent in this order: the state (refused, :class:`HtmlExportBudgetError`, when it
+alone is over), the vectors (when they take at most 3/4 of what is left), levels of detail coarse
+to fine while they leave ``THUMB_SHARE`` of the budget for thumbnails (when the pairs have images),
+then thumbnails in draw order until the budget is full. What did not fit is said
+(:class:`HtmlExport` ``dropped``, a warning), or the export refuses with ``strict=True``. The file is written to a temporary file beside ``path`` and
 renamed, so a failed export never leaves a broken file.
 """
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 import tempfile
 import time
 import warnings
@@ -87,6 +89,12 @@ def _script_text(text: str) -> str:
     return text.replace("</", "<\\/").replace("<!--", "<\\!--")
 
 
+def _offline_bundle(bundle: str) -> str:
+    """The bundle without ``http(s)://`` schemes: the only URLs in it are in third-party messages
+    (regl's "get.webgl.org", library home pages), never loaded, so the page names no URL at all."""
+    return re.sub(r"https?://", "", bundle)
+
+
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; img-src data: blob:; worker-src blob:; connect-src data: blob:">
@@ -119,7 +127,7 @@ def build_html(widget, *, max_bytes: int = DEFAULT_MAX_BYTES, thumb_size: int = 
 
     if int(max_bytes) <= 0:
         raise HtmlExportBudgetError(f"max_bytes must be positive, got {max_bytes}")
-    bundle = bundle_source("standalone")
+    bundle = _offline_bundle(bundle_source("standalone"))
     data.settle(widget)
     state, binary = data.synced_state(widget)
     payload = {"state": state, "binary": {k: data.b64(v) for k, v in binary.items()}, "levels": [], "thumbs": {},
