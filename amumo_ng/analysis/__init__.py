@@ -28,6 +28,7 @@ Public names of every analysis module are available here, imported lazily on fir
 - clustering, dec: k-means / agglomerative / HDBSCAN / DEC, ARI / NMI / silhouette, cluster names
 - attribute_directions: mean-difference and probe directions of a meta column, their cosines, interventions
 - validation: input checks and :class:`EmbeddingError`
+- backend: where the large array work runs (numpy; torch on CUDA when present, never required)
 """
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ from ..lazy import lazy_exports
 
 _NAMES = {
     "validation": ("EmbeddingError", "as_matrix", "as_pair", "pair_shape", "l2_normalize"),
+    "backend": ("array_device", "AUTO_MIN_ELEMENTS"),
     "similarity": ("cosine_similarity", "similarity_blocks", "SimilarityBlocks", "similarity_tile",
                    "block_mean_similarity", "level_of_detail_tile", "LevelOfDetail"),
     "gap": ("modality_gap", "ModalityGap", "close_gap", "shift_gap", "gap_loss_curve", "GapCurve",
