@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .reduction_torch import TRAIN_THREADS, torch_threads
 from .validation import EmbeddingError, as_matrix
 
 __all__ = ["student_t_assignment", "target_distribution", "fit_dec", "DECResult"]
@@ -78,19 +79,28 @@ def _autoencoder(d: int, hidden: tuple, latent: int):
 
 def fit_dec(x, k: int, *, latent_dim: int = 10, hidden: tuple = (256, 128), pretrain_epochs: int = 60,
             max_iterations: int = 2000, update_interval: int = 50, tol: float = 0.001, batch_size: int = 256,
-            lr: float = 1e-3, alpha: float = 1.0, n_init: int = 10, seed: int = 0) -> DECResult:
+            lr: float = 1e-3, alpha: float = 1.0, n_init: int = 10, seed: int = 0,
+            threads: int = TRAIN_THREADS) -> DECResult:
     """DEC of the rows ``x`` [n, D] into ``k`` clusters (see the module for the steps).
 
     ``latent_dim``/``hidden``: the autoencoder D → hidden… → latent_dim (ReLU between layers);
     ``pretrain_epochs`` of MSE over shuffled batches; then at most ``max_iterations`` KL steps on
     batches of ``batch_size`` rows, the target recomputed every ``update_interval`` steps; stop when
     the share of changed labels < ``tol``. Adam with ``lr`` in both phases. Deterministic for a ``seed``
-    (torch's global generator is restored afterwards). Raises :class:`EmbeddingError` for k > n or k < 1.
+    (torch's global generator is restored afterwards); ``threads``: torch intra-op threads while it runs
+    (:func:`~.reduction_torch.torch_threads`). Raises :class:`EmbeddingError` for k > n or k < 1.
     """
+    x = as_matrix(x, "vectors to cluster", allow_zero_rows=True)
+    with torch_threads(threads):
+        return _fit_dec(x, k, latent_dim, hidden, pretrain_epochs, max_iterations, update_interval, tol, batch_size,
+                        lr, alpha, n_init, seed)
+
+
+def _fit_dec(x, k, latent_dim, hidden, pretrain_epochs, max_iterations, update_interval, tol, batch_size, lr, alpha,
+             n_init, seed) -> DECResult:
     import torch
     from sklearn.cluster import KMeans
 
-    x = as_matrix(x, "vectors to cluster", allow_zero_rows=True)
     n = x.shape[0]
     if isinstance(k, bool) or int(k) != k or not 1 <= int(k) <= n:
         raise EmbeddingError(f"k must be an integer in 1..n = {n}, got {k!r}")

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from .reduction_methods import _stacked_units, check_dim, fit_pca
+from .reduction_torch import TRAIN_THREADS, torch_threads
 from .validation import EmbeddingError, as_matrix, l2_normalize, row_chunks
 
 __all__ = ["NeuralMDSReduction", "fit_neural_mds", "cosine_distances", "isometric_stress",
@@ -119,13 +120,14 @@ class NeuralMDSReduction:
 
 
 def fit_neural_mds(image, text, dim: int, kind: str = "isometric", *, hidden: int = 256, epochs: int = 30,
-                   batch_size: int = 256, lr: float = 1e-3, seed: int = 0) -> NeuralMDSReduction:
+                   batch_size: int = 256, lr: float = 1e-3, seed: int = 0,
+                   threads: int = TRAIN_THREADS) -> NeuralMDSReduction:
     """Train a neural MDS map D → ``dim`` on the stacked unit training rows [Î; T̂] (see the module).
 
     ``kind``: "isometric" (metric stress) or "isotonic" (Kruskal's non-metric stress); ``hidden``:
     width of the MLP; ``epochs`` passes of shuffled batches of ``batch_size`` rows (each batch gives
     b(b−1)/2 distance pairs); Adam with ``lr``; torch's generator and the network's initialisation
-    seeded by ``seed`` (deterministic on the CPU). Returns :class:`NeuralMDSReduction`.
+    seeded by ``seed`` (deterministic on the CPU); ``threads``: torch intra-op threads while it trains. Returns :class:`NeuralMDSReduction`.
     """
     import torch
 
@@ -143,18 +145,19 @@ def fit_neural_mds(image, text, dim: int, kind: str = "isometric", *, hidden: in
     optimizer = torch.optim.Adam(net.parameters(), lr=lr)
     data = torch.from_numpy(rows)
     losses = []
-    for _ in range(int(epochs)):
-        order = torch.randperm(data.shape[0], generator=generator)
-        total, batches = 0.0, 0
-        for s in range(0, data.shape[0], int(batch_size)):
-            batch = data[order[s:s + int(batch_size)]]
-            if batch.shape[0] < 3:
-                continue
-            loss = stress(cosine_distances(batch), cosine_distances(net(batch)))
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            total, batches = total + float(loss.detach()), batches + 1
-        losses.append(total / max(1, batches))
+    with torch_threads(threads):
+        for _ in range(int(epochs)):
+            order = torch.randperm(data.shape[0], generator=generator)
+            total, batches = 0.0, 0
+            for s in range(0, data.shape[0], int(batch_size)):
+                batch = data[order[s:s + int(batch_size)]]
+                if batch.shape[0] < 3:
+                    continue
+                loss = stress(cosine_distances(batch), cosine_distances(net(batch)))
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                total, batches = total + float(loss.detach()), batches + 1
+            losses.append(total / max(1, batches))
     net.eval()
     return NeuralMDSReduction(f"nmds-{kind}", net, np.asarray(losses, dtype=np.float64), rows.shape[1], dim)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .reduction_torch import TRAIN_THREADS, torch_threads
 from .validation import EmbeddingError, as_matrix, l2_normalize, row_chunks
 
 __all__ = ["LinearReduction", "fit_pca", "fit_svd", "fit_random_projection", "fit_contrastive_linear",
@@ -126,13 +127,15 @@ def fit_random_projection(input_dim: int, dim: int, seed: int = 0) -> LinearRedu
 
 
 def fit_contrastive_linear(image, text, dim: int, *, logit_scale: float = 30.0, epochs: int = 20,
-                           batch_size: int = 256, lr: float = 1e-3, seed: int = 0) -> LinearReduction:
+                           batch_size: int = 256, lr: float = 1e-3, seed: int = 0,
+                           threads: int = TRAIN_THREADS) -> LinearReduction:
     """A linear map W [D, dim] trained on the CLIP loss of the projected pairs (Î W, T̂ W).
 
     Starts from the :func:`fit_svd` basis; Adam (``lr``) over ``epochs`` passes of shuffled batches
     of ``batch_size`` pairs (torch on the CPU, generator seeded by ``seed``, float32).
     ``logit_scale``: the fixed multiplicative temperature of the loss (the model's own is a good
-    choice). ``image``, ``text``: aligned training pairs [n, D], n >= 2.
+    choice); ``threads``: torch intra-op threads while it trains (:func:`~.reduction_torch.torch_threads`).
+    ``image``, ``text``: aligned training pairs [n, D], n >= 2.
     """
     import torch
 
@@ -151,15 +154,16 @@ def fit_contrastive_linear(image, text, dim: int, *, logit_scale: float = 30.0, 
     optimizer = torch.optim.Adam([weight], lr=lr)
     img_t, txt_t = torch.from_numpy(img), torch.from_numpy(txt)
     n = img.shape[0]
-    for _ in range(int(epochs)):
-        order = torch.randperm(n, generator=generator)
-        for s in range(0, n, int(batch_size)):
-            batch = order[s:s + int(batch_size)]
-            if batch.numel() < 2:
-                continue
-            loss = clip_loss(img_t[batch] @ weight, txt_t[batch] @ weight, float(logit_scale))
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+    with torch_threads(threads):
+        for _ in range(int(epochs)):
+            order = torch.randperm(n, generator=generator)
+            for s in range(0, n, int(batch_size)):
+                batch = order[s:s + int(batch_size)]
+                if batch.numel() < 2:
+                    continue
+                loss = clip_loss(img_t[batch] @ weight, txt_t[batch] @ weight, float(logit_scale))
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
     return LinearReduction("contrastive", weight.detach().numpy().astype(np.float32),
                            np.zeros(img.shape[1], dtype=np.float32))

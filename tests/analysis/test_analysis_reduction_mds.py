@@ -96,3 +96,15 @@ def test_neural_mds_bad_input():
         fit_neural_mds(image, text, 9)
     with pytest.raises(EmbeddingError, match="reduces D = 6"):
         fit_neural_mds(image, text, 2, epochs=1).transform(image[:, :4])
+
+
+def test_fits_train_on_the_asked_threads_and_restore_torch_setting():
+    from amumo_ng.analysis.reduction_torch import torch_threads
+
+    before = torch.get_num_threads()
+    with torch_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    image, text = make_pairs(20, 6)
+    fit_neural_mds(image, text, 2, epochs=1, threads=1)
+    assert torch.get_num_threads() == before
