@@ -1,9 +1,9 @@
 """Jupyter Notebook 7 and Voilà in headless chromium, beside lab_harness's JupyterLab.
 
-Built on :mod:`lab_harness` (composition, nothing there changed): the same isolated
-environment (:func:`lab_harness.isolated_env`: config, data, runtime and IPython dirs under a
-temporary home), the same :class:`lab_harness.LabServer` handle (URL with the token, REST calls,
-``stop`` of the whole process group) and the same chromium. What differs per client:
+Built on :mod:`lab_harness`: the same server launch (:func:`lab_harness.launch_server`: an
+isolated temporary home for config, data, runtime and IPython dirs, a free port, a token), the
+same :class:`lab_harness.LabServer` handle (URL with the token, REST calls, ``stop`` of the whole
+process group), the same notebook driving and the same chromium. What differs per client:
 
 - **Notebook 7** (``jupyter notebook``): a notebook opens at ``notebooks/<name>``; its page is
   built from JupyterLab's components, so the cells, prompts and outputs carry the same
@@ -18,14 +18,8 @@ the quickstart's embeddings there once, so both clients load the same vectors fr
 """
 from __future__ import annotations
 
-import secrets
-import shutil
 import socket
-import subprocess
 import sys
-import tempfile
-import time
-import urllib.error
 from pathlib import Path
 from typing import Optional
 
@@ -49,7 +43,7 @@ def _client_command(kind: str, root: Path, port: int, token: str) -> list[str]:
             # a traceback in the page names the failing cell instead of a bare "error"
             "--show_tracebacks=True",
         ]
-    raise H.HarnessError(f"unknown client {kind!r}: 'notebook' or 'voila'")
+    raise ValueError(f"unknown client {kind!r}")
 
 
 def _port_open(port: int) -> bool:
@@ -58,70 +52,32 @@ def _port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
+def _voila_ready(server: H.LabServer) -> bool:
+    """Voilà is up: its port accepts connections and it logged "Voilà is running at" (a page
+    request would start a kernel and run a notebook, so none is made to find out)."""
+    return _port_open(server.port) and "running at" in server.log_tail(20_000)
+
+
 def start_client(kind: str, notebooks: dict[str, Path], cache_dir: Optional[Path] = None,
                  timeout: float = 90.0) -> H.LabServer:
     """Start a Notebook 7 (``kind="notebook"``) or Voilà (``kind="voila"``) server on a free
-    port with a token, serving ``notebooks`` (file name in the server root -> source to copy).
+    port with a token, serving ``notebooks`` (file name in the server root -> source to copy),
+    through :func:`lab_harness.launch_server`."""
+    if kind not in ("notebook", "voila"):
+        raise H.HarnessError(f"unknown client {kind!r}: 'notebook' or 'voila'")
 
-    Readiness: ``/api/status`` for Notebook 7; for Voilà (whose every page request starts a
-    kernel and runs the notebook) the port accepting connections and the log line
-    "Voilà is running at".
-    """
-    home = Path(tempfile.mkdtemp(prefix=f"amumo-{kind}-"))
-    root = home / "root"
-    root.mkdir()
-    for name, src in notebooks.items():
-        shutil.copy(src, root / name)
-    env = H.isolated_env(home)
-    if cache_dir is not None:
-        env["AMUMO_NG_CACHE"] = str(cache_dir)
-    port = H.free_port()
-    token = secrets.token_hex(16)
-    log_path = home / f"{kind}.log"
-    cmd = _client_command(kind, root, port, token)
-    log = open(log_path, "w")
-    proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    server = H.LabServer(root=root, port=port, token=token, process=proc, home=home,
-                         log_path=log_path, env=env)
-    deadline = time.monotonic() + timeout
-    while True:
-        if proc.poll() is not None:
-            tail = server.log_tail()
-            server.stop()
-            raise H.HarnessError(f"{kind} exited with {proc.returncode}:\n{tail}")
-        try:
-            if kind == "voila":
-                if _port_open(port) and "running at" in server.log_tail(20_000):
-                    return server
-            elif server.api("status") is not None:
-                return server
-        except (urllib.error.URLError, ConnectionError, OSError):
-            pass
-        if time.monotonic() > deadline:
-            tail = server.log_tail()
-            server.stop()
-            raise H.HarnessError(f"{kind} did not come up in {timeout:.0f} s:\n{tail}")
-        time.sleep(0.3)
+    def command(root: Path, port: int, token: str) -> list[str]:
+        return _client_command(kind, root, port, token)
+
+    overrides = {"AMUMO_NG_CACHE": str(cache_dir)} if cache_dir is not None else None
+    return H.launch_server(command, notebooks, timeout=timeout, what=kind, env_overrides=overrides,
+                           ready=_voila_ready if kind == "voila" else H.api_answers)
 
 
 def open_in_notebook7(page, server: H.LabServer, name: str, timeout_ms: int = 90_000) -> None:
     """Open ``name`` in Notebook 7 (``/notebooks/<name>``) and wait until its kernel is idle."""
     page.goto(server.url(f"notebooks/{name}"), wait_until="domcontentloaded", timeout=timeout_ms)
-    page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell", timeout=timeout_ms)
-    deadline = time.monotonic() + timeout_ms / 1000
-    while True:
-        dialog = page.locator(".jp-Dialog .jp-mod-accept")
-        if dialog.count():
-            dialog.first.click()
-        try:
-            H.wait_kernel_idle(page, timeout_ms=1000)
-            page.wait_for_timeout(300)
-            if not page.locator(".jp-Dialog").count():
-                return
-        except Exception:
-            if time.monotonic() > deadline:
-                raise H.HarnessError(f"the kernel of {name} did not become idle in Notebook 7")
+    H.wait_notebook_kernel(page, name, timeout_ms)
 
 
 def open_in_voila(page, server: H.LabServer, name: str, timeout_ms: int = 300_000) -> None:

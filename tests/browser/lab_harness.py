@@ -183,31 +183,49 @@ def start_lab(notebooks: dict[str, Path] | None = None, timeout: float = 90.0) -
     notebooks : mapping of file name (in the server root) -> source path to copy there.
     timeout : seconds to wait for ``/api/status`` to answer.
     """
+    def command(root: Path, port: int, token: str) -> list[str]:
+        return [
+            sys.executable, "-m", "jupyter", "lab",
+            "--no-browser",
+            "--allow-root",
+            "--ip=127.0.0.1",
+            f"--port={port}",
+            "--ServerApp.port_retries=0",
+            "--ServerApp.open_browser=False",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={root}",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            "--LabApp.expose_app_in_browser=True",
+        ]
+    return launch_server(command, notebooks, timeout=timeout)
+
+
+def api_answers(server: LabServer) -> bool:
+    """True once the server's ``/api/status`` answers."""
+    return server.api("status") is not None
+
+
+def launch_server(command, notebooks: dict[str, Path] | None = None, timeout: float = 90.0,
+                  what: str = "jupyter lab", ready=api_answers, env_overrides: Optional[dict] = None,
+                  ) -> LabServer:
+    """Run ``command(root, port, token)`` (a Jupyter server's argv) in a fresh isolated home
+    (:func:`isolated_env`, plus ``env_overrides``) with ``notebooks`` copied into its root, on a
+    free port with a random token, and wait until ``ready(server)`` (default: ``/api/status``
+    answers). :func:`start_lab` is this for ``jupyter lab``; ``what`` names the server in errors."""
     home = Path(tempfile.mkdtemp(prefix="amumo-lab-"))
     root = home / "root"
     root.mkdir()
     for name, src in (notebooks or {}).items():
         shutil.copy(src, root / name)
     env = isolated_env(home)
+    env.update(env_overrides or {})
     port = free_port()
     token = secrets.token_hex(16)
     log_path = home / "jupyterlab.log"
-    cmd = [
-        sys.executable, "-m", "jupyter", "lab",
-        "--no-browser",
-        "--allow-root",
-        "--ip=127.0.0.1",
-        f"--port={port}",
-        "--ServerApp.port_retries=0",
-        "--ServerApp.open_browser=False",
-        f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={root}",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        "--LabApp.expose_app_in_browser=True",
-    ]
     log = open(log_path, "w")
     proc = subprocess.Popen(
-        cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        command(root, port, token), cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True
     )
     server = LabServer(root=root, port=port, token=token, process=proc, home=home,
                        log_path=log_path, env=env)
@@ -216,17 +234,16 @@ def start_lab(notebooks: dict[str, Path] | None = None, timeout: float = 90.0) -
         if proc.poll() is not None:
             tail = server.log_tail()
             server.stop()
-            raise HarnessError(f"jupyter lab exited with {proc.returncode}:\n{tail}")
+            raise HarnessError(f"{what} exited with {proc.returncode}:\n{tail}")
         try:
-            status = server.api("status")
-            if status is not None:
+            if ready(server):
                 return server
         except (urllib.error.URLError, ConnectionError, OSError):
             pass
         if time.monotonic() > deadline:
             tail = server.log_tail()
             server.stop()
-            raise HarnessError(f"jupyter lab did not answer /api/status in {timeout:.0f} s:\n{tail}")
+            raise HarnessError(f"{what} was not ready in {timeout:.0f} s:\n{tail}")
         time.sleep(0.3)
 
 
@@ -279,6 +296,12 @@ def open_notebook(page, server: LabServer, name: str, timeout_ms: int = 90_000) 
     ``?reset`` starts from an empty workspace: JupyterLab would otherwise restore the notebooks an
     earlier test module left open, and one of them could take the focus (and the "Run All")."""
     page.goto(server.url(f"lab/tree/{name}?reset"), wait_until="domcontentloaded", timeout=timeout_ms)
+    wait_notebook_kernel(page, name, timeout_ms)
+
+
+def wait_notebook_kernel(page, name: str, timeout_ms: int = 90_000) -> None:
+    """Wait until the page's notebook shows its cells and its kernel is idle, accepting the
+    default kernel if a "Select Kernel" dialog shows up (JupyterLab and Notebook 7 alike)."""
     page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell", timeout=timeout_ms)
     deadline = time.monotonic() + timeout_ms / 1000
     while True:

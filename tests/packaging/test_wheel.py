@@ -28,6 +28,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import threading
 import zipfile
 from pathlib import Path
 
@@ -192,12 +193,37 @@ def _add_wheel_kernel(server: H.LabServer, python: Path) -> None:
     }))
 
 
+def in_own_thread(fn, *args):
+    """``fn(*args)`` in a new thread (its exception re-raised here): Playwright's sync API refuses
+    a thread whose asyncio loop already runs one, as the browser tests' session-wide chromium does
+    when this module runs in the same session."""
+    outcome: dict = {}
+
+    def run():
+        try:
+            outcome["value"] = fn(*args)
+        except BaseException as exc:  # noqa: BLE001 - handed to the test's thread
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=run, name="wheel-browser")
+    worker.start()
+    worker.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
+
+
 def test_the_wheel_explorer_renders_in_jupyterlab(wheel_venv, tmp_path):
     if not H.CHROMIUM.exists():
         msg = f"{H.CHROMIUM} is missing (apt-get install -y chromium chromium-driver)"
         if _in_ci():
             pytest.fail(msg)
         pytest.skip(msg)
+    in_own_thread(render_from_the_wheel, wheel_venv, tmp_path)
+
+
+def render_from_the_wheel(wheel_venv: Path, tmp_path: Path) -> None:
+    """JupyterLab with a kernel on the fresh environment: the Explorer paints and hovers exactly."""
     import nbformat
 
     nb_path = tmp_path / "wheel.ipynb"
