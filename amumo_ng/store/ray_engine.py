@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import socket
 import sys
 import threading
@@ -105,12 +106,9 @@ class ShardEncoder:
     """
 
     def __init__(self, dataset, encoder):
-        from ..models.open_clip_encoder import OpenCLIPEncoder
+        from ..models.configs import register_toy_configs
 
-        if isinstance(encoder, OpenCLIPEncoder):  # open_clip knows the shipped architectures per process
-            from ..models.configs import register_toy_configs
-
-            register_toy_configs()
+        register_toy_configs()  # open_clip learns the shipped architectures per process (also inside wrappers)
         self.dataset = dataset
         self.encoder = encoder
         self.captions = dataset.captions
@@ -174,12 +172,13 @@ class ShardCollector:
 
 @contextmanager
 def _quiet_ray_data(ray):
-    """Ray Data without its own progress bars and INFO log lines (a tqdm bar of pairs stands for them)."""
+    """Ray Data without its own progress bars and INFO log lines (a tqdm bar of pairs stands for them),
+    raising a UDF's own exception (an :class:`EmbeddingError` ...) rather than wrapping it."""
     ctx = ray.data.DataContext.get_current()
-    saved = {name: getattr(ctx, name) for name in ("enable_progress_bars", "print_on_execution_start")
-             if hasattr(ctx, name)}
+    wanted = {"enable_progress_bars": False, "print_on_execution_start": False, "raise_original_map_exception": True}
+    saved = {name: getattr(ctx, name) for name in wanted if hasattr(ctx, name)}
     for name in saved:
-        setattr(ctx, name, False)
+        setattr(ctx, name, wanted[name])
     loggers = {logging.getLogger("ray.data"): logging.WARNING,  # "starting execution ..."
                logging.getLogger("ray.data._internal.progress"): logging.ERROR}  # "progress bars disabled"
     levels = {logger: logger.level for logger in loggers}
@@ -202,9 +201,10 @@ def _user_error(exc: BaseException) -> Optional[BaseException]:
     seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
-        if isinstance(exc, (EmbeddingError, ModelError, DatasetError)):
+        cause = getattr(exc, "cause", None)  # a RayTaskError carries the worker's exception here
+        if isinstance(exc, (EmbeddingError, ModelError, DatasetError)) and not isinstance(cause, BaseException):
             return exc
-        exc = getattr(exc, "cause", None) or exc.__cause__
+        exc = cause if isinstance(cause, BaseException) else exc.__cause__
     return None
 
 
@@ -215,8 +215,9 @@ class RayEngine:
     ----------
     address : str, optional
         The Ray cluster (``"HOST:PORT"``, ``"ray://HOST:PORT"``, ``"auto"``). Default: the Ray
-        session this process already has, else a local cluster started for the run (announced on
-        stderr, stopped at the end; call ``ray.init()`` yourself to keep one between runs).
+        session this process already has, else ``$RAY_ADDRESS``, else a local cluster started for
+        the run (announced on stderr, stopped at the end; call ``ray.init()`` yourself to keep one
+        between runs).
     actors : int, optional
         Encoder actors. Default: one per GPU of the cluster, else one per ``cpus_per_actor`` CPUs;
         never more than there are shards to do.
@@ -254,6 +255,9 @@ class RayEngine:
         if ray.is_initialized():
             self._check_same_cluster(ray)
             return
+        if self.address is None and os.environ.get("RAY_ADDRESS"):  # where ray.init() would go anyway
+            self.address = os.environ["RAY_ADDRESS"]
+            self.announce(f"amumo-ng: using the Ray cluster at RAY_ADDRESS={self.address}")
         if self.address is not None:
             check_reachable(self.address, self.connect_timeout_s)
             self._connect(ray)
@@ -347,7 +351,9 @@ class RayEngine:
             except Exception as exc:
                 user = _user_error(exc)
                 if user is not None:
-                    raise type(user)(str(user)) from exc
+                    if user.args and isinstance(user.args[0], str):  # without Ray Data's note on retries
+                        user.args = (user.args[0].split("\nFailed to apply UDF transform")[0], *user.args[1:])
+                    raise user.with_traceback(None) from exc
                 raise EngineError(f"the Ray run failed: {exc}") from exc
         if collector.waiting:
             first = min(collector.waiting.values(), key=lambda s: s.start)
