@@ -131,3 +131,27 @@ def test_engine_names_and_options():
         make_engine("ray", actors=0)
     custom = LocalEngine()
     assert make_engine(custom) is custom
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_embed_and_command_with_an_address_that_does_not_answer_fail_and_write_nothing(tmp_path, capsys):
+    pytest.importorskip("ray")
+    import amumo_ng
+    from amumo_ng.cli import main
+
+    port = closed_port()
+    cache = tmp_path / "cache"
+    with pytest.raises(EngineError, match=rf"the Ray cluster at 127.0.0.1:{port} does not answer"):
+        amumo_ng.embed("shapes", "toy-clip", cache_dir=cache, n=20, engine="ray", address=f"127.0.0.1:{port}",
+                       progress=False)
+    assert main(["--cache-dir", str(cache), "precompute", "--n", "20", "--engine", "ray",
+                 "--address", f"127.0.0.1:{port}"]) == 2
+    assert f"amumo-ng: error: the Ray cluster at 127.0.0.1:{port} does not answer" in capsys.readouterr().err
+    assert not cache.exists()  # nothing written, not even the cache folder
+    with pytest.raises(SystemExit, match="--address and --actors need --engine ray"):
+        main(["--cache-dir", str(cache), "precompute", "--n", "20", "--address", "10.0.0.5:6379"])
