@@ -141,15 +141,14 @@ class Explorer(PathOverlayMixin, PromptSearchMixin, HeatmapMixin, ScatterMixin, 
 
         return save_explorer_png(self, path, views=views, scale=scale, legend=legend)
 
-    def to_html(self, path, *, max_bytes: int = None, thumb_size: int = None, strict: bool = False):
+    def to_html(self, path, **options):
         """Write these views as ONE self-contained HTML file (opens from ``file://``, offline, no
-        kernel): hover, zoom and pan work from what it carries within ``max_bytes``; thumbnails at
-        ``thumb_size`` px. Returns an :class:`~amumo_ng.widgets.export_html.HtmlExport` saying what
-        was carried and dropped; see :func:`amumo_ng.widgets.export_html.to_html`."""
-        from .export_html import DEFAULT_MAX_BYTES, DEFAULT_THUMB_SIZE, to_html
+        kernel): hover, zoom and pan work from what it carries. ``options``: ``max_bytes``,
+        ``thumb_size``, ``vectors``, ``strict`` of :func:`amumo_ng.widgets.export_html.to_html`.
+        Returns an :class:`~amumo_ng.widgets.export_html.HtmlExport` saying what was carried and dropped."""
+        from .export_html import to_html
 
-        return to_html(self, path, max_bytes=DEFAULT_MAX_BYTES if max_bytes is None else max_bytes,
-                       thumb_size=DEFAULT_THUMB_SIZE if thumb_size is None else thumb_size, strict=strict)
+        return to_html(self, path, **options)
 
     def gap_shift_chart(self, **kwargs):
         """The loss against the shift along the gap on this Explorer's session; clicking a point
