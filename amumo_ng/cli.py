@@ -124,7 +124,7 @@ def _cmd_export(args) -> int:
     explorer = Explorer(data if len(data) > 1 else next(iter(data.values())), title=args.title or "", **state)
     try:
         report = explorer.to_html(args.output, max_bytes=int(args.max_mb * 2**20), thumb_size=args.thumb_size,
-                                  strict=args.strict)
+                                  strict=args.strict, vectors=not args.no_vectors)
     except (HtmlExportBudgetError, PermissionError) as exc:
         print(f"amumo-ng: error: {exc}", file=sys.stderr)
         return 2
@@ -184,6 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-mb", type=float, default=64.0, help="size budget of the file in MiB (default 64)")
     p.add_argument("--thumb-size", type=int, default=96, help="longest side of the carried thumbnails, px (0: none)")
     p.add_argument("--strict", action="store_true", help="refuse instead of dropping what does not fit the budget")
+    p.add_argument("--no-vectors", action="store_true",
+                   help="carry no embedding vectors (pixels only: hover values of block means then need the kernel)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_export)
 
