@@ -119,7 +119,7 @@ def _page(title: str, payload: dict, bundle: str) -> str:
 
 
 def build_html(widget, *, max_bytes: int = DEFAULT_MAX_BYTES, thumb_size: int = DEFAULT_THUMB_SIZE,
-               strict: bool = False, max_level: int = MAX_LEVEL) -> tuple[str, dict]:
+               strict: bool = False, vectors: bool = True, max_level: int = MAX_LEVEL) -> tuple[str, dict]:
     """The page of ``widget`` (an Explorer) and what it carries, ``(html, facts)``; see
     :func:`to_html`. Raises :class:`HtmlExportBudgetError` when the state alone is over
     ``max_bytes`` (or, with ``strict``, when anything would be dropped)."""
@@ -139,12 +139,13 @@ def build_html(widget, *, max_bytes: int = DEFAULT_MAX_BYTES, thumb_size: int = 
             f"the view's state alone takes {mib(used)}, over the budget of {mib(max_bytes)}: "
             "raise max_bytes or export fewer pairs (a filter)")
     dropped = []
-    vectors, dims = data.view_vectors(widget, max(0, max_bytes - used) * 3 // 4)
+    carry_vectors = vectors
+    vectors, dims = data.view_vectors(widget, max(0, max_bytes - used) * 3 // 4) if carry_vectors else (b"", 0)
     if vectors:
         payload["binary"]["heat_vectors"] = data.b64(vectors)
         state["heat_dims"] = dims
         used += data.b64_size(len(vectors)) + 20
-    elif widget.session.k:
+    elif widget.session.k and carry_vectors:
         dropped.append("the view's unit vectors (exact hover values and exact zoom need the kernel)")
     # levels, coarse to fine, leaving THUMB_SHARE of the budget for thumbnails (when there are images)
     reserve = int(THUMB_SHARE * max_bytes) if widget.has_images and thumb_size > 0 else 0
@@ -153,6 +154,8 @@ def build_html(widget, *, max_bytes: int = DEFAULT_MAX_BYTES, thumb_size: int = 
         side = data.level_side(widget, level)
         if widget.heat_exact or side <= levels[-1]:
             break  # the previous level is already exact (one cell per matrix entry)
+        if vectors and side >= data.matrix_side(widget):
+            break  # an exact level: the page computes exact tiles from the vectors instead
         if used + data.level_bytes(side) > max_bytes - reserve:
             dropped.append(f"levels of detail of {side} cells a side and finer (zoom beyond "
                            f"{levels[-1]} cells shows {'exact tiles from the vectors' if vectors else 'coarser cells'})")
@@ -202,15 +205,16 @@ def write_atomic(path, text: str) -> Path:
 
 
 def to_html(widget, path, *, max_bytes: int = DEFAULT_MAX_BYTES, thumb_size: int = DEFAULT_THUMB_SIZE,
-            strict: bool = False) -> HtmlExport:
+            strict: bool = False, vectors: bool = True) -> HtmlExport:
     """Write ``widget`` (an Explorer) as one self-contained HTML file at ``path``.
 
     ``max_bytes``: most bytes of the file; ``thumb_size``: longest side (px) of the carried
-    thumbnails (0: none); ``strict``: refuse (:class:`HtmlExportBudgetError`) rather than drop
+    thumbnails (0: none); ``vectors``: carry the view's unit vectors when they fit (False: only
+    pixels, no embedding can be read back from the file); ``strict``: refuse (:class:`HtmlExportBudgetError`) rather than drop
     thumbnails, levels or vectors that do not fit. Returns an :class:`HtmlExport`; what was
     dropped is also warned (``UserWarning``)."""
     start = time.perf_counter()
-    page, facts = build_html(widget, max_bytes=max_bytes, thumb_size=thumb_size, strict=strict)
+    page, facts = build_html(widget, max_bytes=max_bytes, thumb_size=thumb_size, strict=strict, vectors=vectors)
     path = write_atomic(path, page)
     report = HtmlExport(path=path, bytes=path.stat().st_size, thumb_size=int(thumb_size), max_bytes=int(max_bytes),
                         seconds=time.perf_counter() - start, **facts)

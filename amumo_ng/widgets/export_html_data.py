@@ -61,11 +61,15 @@ def _tile_ranges(start: int, stop: int, tiles: int) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
 
 
+def matrix_side(widget) -> int:
+    """Rows of the matrix the heatmap draws: 2k stacked, or k pair positions in difference mode."""
+    return widget.session.k if widget.heat_mode == "difference" else 2 * widget.session.k
+
+
 def level_side(widget, level: int) -> int:
     """Cells a side of level ``level`` (>= 1) of the whole matrix: ``2**level`` tiles a side of at
     most ``grid`` cells each, never more than the matrix's rows (then the level is exact)."""
-    side = widget.session.k if widget.heat_mode == "difference" else 2 * widget.session.k
-    return min(side, (2 ** level) * max(2, int(widget.grid)))
+    return min(matrix_side(widget), (2 ** level) * max(2, int(widget.grid)))
 
 
 def level_of_detail(widget, level: int) -> dict:

@@ -171,8 +171,8 @@ def test_scatter_hover_shows_the_pair(page, exported):
     page.wait_for_selector('img[data-amumo="hover-thumb"]', timeout=10_000)
     # pan (drag) and zoom (wheel) the scatter: the points move on the screen
     before = page.eval_on_selector(SCATTER, "(el, i) => el.amumoPointToClient(i, 'image')", hovered)
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    page.mouse.wheel(0, -300)
+    page.mouse.move(before[0] + 30, before[1] + 20)  # zoom in near the hovered point: it moves away
+    page.mouse.wheel(0, -150)
     page.wait_for_timeout(500)
     after = page.eval_on_selector(SCATTER, "(el, i) => el.amumoPointToClient(i, 'image')", hovered)
     assert np.hypot(after[0] - before[0], after[1] - before[1]) > 2

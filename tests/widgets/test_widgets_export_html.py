@@ -89,8 +89,11 @@ def test_the_file_loads_nothing_and_carries_the_kernels_state(emb, tmp_path):
 def test_levels_of_detail_are_block_means_of_the_matrix(emb, tmp_path):
     ex = Explorer(emb, grid=64)  # 400 stacked rows on 64 cells: block means
     assert not ex.heat_exact
-    report = to_html(ex, tmp_path / "lod.html", thumb_size=0)
+    # with the vectors the page computes exact tiles itself: no exact level is carried
+    assert to_html(ex, tmp_path / "with.html", thumb_size=0).levels == [64, 128, 256]
+    report = to_html(ex, tmp_path / "lod.html", thumb_size=0, vectors=False)
     _page, payload = parse(report.path)
+    assert not report.vectors and "heat_vectors" not in payload["binary"] and payload["state"]["heat_dims"] == 0
     assert report.levels == [64, 128, 256, 400]  # 2**level tiles of 64 cells, until one cell per entry
     S = brute_stacked(emb.image, emb.text)
     for lv, cells in zip(payload["levels"], report.levels[1:]):
@@ -120,11 +123,11 @@ def test_over_budget_drops_thumbnails_and_levels_and_says_so(emb, tmp_path):
     assert set(payload["thumbs"]) == {str(p) for p in range(small.thumbnails)}  # the first in draw order
     # a budget the finest level does not fit: coarser levels only, named in the report
     blocks = Explorer(emb, grid=64)
-    every = to_html(blocks, tmp_path / "levels.html", thumb_size=0)
+    every = to_html(blocks, tmp_path / "levels.html", thumb_size=0, vectors=False)
     assert every.levels == [64, 128, 256, 400] and every.dropped == []
     tight = every.bytes - len(base64.b64encode(bytes(400 * 400))) // 2
     with pytest.warns(UserWarning, match="levels of detail of 400 cells"):
-        coarse = to_html(blocks, tmp_path / "coarse.html", thumb_size=0, max_bytes=tight)
+        coarse = to_html(blocks, tmp_path / "coarse.html", thumb_size=0, max_bytes=tight, vectors=False)
     assert coarse.levels[-1] < 400 and coarse.bytes <= tight
     assert any("levels of detail of" in d for d in coarse.dropped)
 
