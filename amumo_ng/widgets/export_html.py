@@ -147,6 +147,8 @@ def build_html(widget, *, max_bytes: int = DEFAULT_MAX_BYTES, thumb_size: int = 
         used += data.b64_size(len(vectors)) + 20
     elif widget.session.k and carry_vectors:
         dropped.append("the view's unit vectors (exact hover values and exact zoom need the kernel)")
+    if not vectors and not widget.heat_exact:
+        payload["note"] += " Hover over block means shows the block mean: exact values are not carried."
     # levels, coarse to fine, leaving THUMB_SHARE of the budget for thumbnails (when there are images)
     reserve = int(THUMB_SHARE * max_bytes) if widget.has_images and thumb_size > 0 else 0
     levels = [int(widget.heat_rows)]
@@ -157,8 +159,8 @@ def build_html(widget, *, max_bytes: int = DEFAULT_MAX_BYTES, thumb_size: int = 
         if vectors and side >= data.matrix_side(widget):
             break  # an exact level: the page computes exact tiles from the vectors instead
         if used + data.level_bytes(side) > max_bytes - reserve:
-            dropped.append(f"levels of detail of {side} cells a side and finer (zoom beyond "
-                           f"{levels[-1]} cells shows {'exact tiles from the vectors' if vectors else 'coarser cells'})")
+            dropped.append(f"levels of detail of {side} cells a side and finer (deep zooms show the "
+                           f"{levels[-1]}-cell level{', then exact tiles from the vectors' if vectors else ''})")
             break
         lv = data.level_of_detail(widget, level)
         payload["levels"].append({**lv, "edges": data.b64(lv["edges"]), "pixels": data.b64(lv["pixels"])})

@@ -177,3 +177,28 @@ def test_scatter_hover_shows_the_pair(page, exported):
     after = page.eval_on_selector(SCATTER, "(el, i) => el.amumoPointToClient(i, 'image')", hovered)
     assert np.hypot(after[0] - before[0], after[1] - before[1]) > 2
     H.save_screenshot(page, "html_export_04_scatter")
+
+
+def test_without_vectors_hover_settles_on_the_block_mean(browser, exported, tmp_path):
+    ex, S = exported["ex"], exported["S"]
+    report = ex.to_html(tmp_path / "pixels-only.html", vectors=False, thumb_size=0)
+    assert not report.vectors and report.levels == [1024, 1400]
+    page = browser.context.new_page()
+    try:
+        page.goto(report.path.as_uri())
+        page.wait_for_selector(HEATMAP + "[data-rows]", timeout=60_000)
+        assert "exact values are not carried" in page.text_content('[data-amumo="kernel-free-note"]')
+        box = page.locator(CANVAS).bounding_box()
+        page.mouse.move(box["x"] + 0.2 * box["width"], box["y"] + 0.7 * box["height"], steps=2)
+        page.wait_for_function("s => /block mean\\)/.test(document.querySelector(s)?.textContent || '')", arg=VALUE)
+        assert page.get_attribute(VALUE, "data-pending") is None  # no "loading" that never ends
+        row, col = int(page.get_attribute(HEATMAP, "data-hover-row")), int(page.get_attribute(HEATMAP, "data-hover-col"))
+        edges = np.frombuffer(ex.heat_edges, dtype=np.int32)
+        i, j = np.searchsorted(edges, row, "right") - 1, np.searchsorted(edges, col, "right") - 1
+        block = S[edges[i]:edges[i + 1], edges[j]:edges[j + 1]].mean()
+        m = re.search(r"cos ≈ ([-−]?\d+\.\d+)", page.text_content(VALUE))
+        step = (ex.vmax - ex.vmin) / 255
+        assert m and abs(float(m.group(1).replace("−", "-")) - block) <= step / 2 + 0.005 + 1e-6
+        H.save_screenshot(page, "html_export_05_pixels_only")
+    finally:
+        page.close()

@@ -6,6 +6,7 @@
 // projections, colour by, augmentation, prompt search, interpolation ends) are disabled with a note.
 import explorer from "./explorer.js";
 import { packedStrings } from "./components/rpc.js";
+import { publish, subscribe } from "./components/bus.js";
 import { createAnswers, NEEDS_KERNEL } from "./components/standalone-answers.js";
 
 const B64 = new Uint8Array(128);
@@ -51,6 +52,11 @@ export function createStandaloneModel(state, extras) {
   const emit = (event, ...args) => { for (const fn of [...(listeners.get(event) || [])]) fn(...args); };
   const answers = createAnswers(state, extras);
   let captions = null;
+  // without the vectors a block mean's exact value cannot be had: the hover panel is told the
+  // hover settled (it then shows "cos ≈ … (block mean)", not a "loading" that never ends)
+  let heatmapSource = null;
+  subscribe(state.link_group, (m) => { if (m.kind === "hover" && m.origin === "heatmap" && !m.echo) heatmapSource = m.source; });
+  const settleValue = () => { if (heatmapSource) publish(state.link_group, { kind: "hover-left", source: heatmapSource, origin: "heatmap" }); };
   const model = {
     get: (name) => state[name],
     set(name, value) {
@@ -72,7 +78,10 @@ export function createStandaloneModel(state, extras) {
       } catch (err) {
         reply = { msg: { type, req, error: String(err.message || err) }, buffers: [] };
       }
-      setTimeout(() => emit("msg:custom", reply.msg, reply.buffers.map(view)), 0);
+      setTimeout(() => {
+        emit("msg:custom", reply.msg, reply.buffers.map(view));
+        if (type === "value" && reply.msg.error) settleValue();
+      }, 0);
     },
     answers,
   };
