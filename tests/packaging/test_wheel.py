@@ -41,7 +41,7 @@ import lab_harness as H  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
-BUNDLES = ("explorer", "heatmap", "scatter", "strip")
+BUNDLES = ("explorer", "heatmap", "scatter", "strip", "standalone")
 WHEEL_KERNEL = "amumo-wheel"
 WHEEL_PREFIX = "AMUMO_WHEEL="
 
