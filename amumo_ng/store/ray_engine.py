@@ -225,6 +225,9 @@ class RayEngine:
         CPUs each actor reserves (its torch threads follow it).
     connect_timeout_s : float
         How long an ``address`` may take to accept a connection before :class:`EngineError`.
+    join_timeout_s : float
+        How long joining the cluster at an address that accepts connections may take (something
+        that is not Ray may listen there).
     local_cpus : int, optional
         CPUs of a local cluster started here (default: all of this machine's).
     announce : callable, optional
@@ -232,7 +235,7 @@ class RayEngine:
     """
 
     def __init__(self, address: Optional[str] = None, actors: Optional[int] = None, *, cpus_per_actor: float = 1.0,
-                 connect_timeout_s: float = 3.0, local_cpus: Optional[int] = None,
+                 connect_timeout_s: float = 3.0, join_timeout_s: float = 60.0, local_cpus: Optional[int] = None,
                  announce: Optional[Callable[[str], None]] = None):
         if actors is not None and (int(actors) != actors or actors < 1):
             raise ValueError(f"actors must be a positive integer, got {actors!r}")
@@ -244,6 +247,7 @@ class RayEngine:
         self.actors = None if actors is None else int(actors)
         self.cpus_per_actor = float(cpus_per_actor)
         self.connect_timeout_s = float(connect_timeout_s)
+        self.join_timeout_s = float(join_timeout_s)
         self.local_cpus = local_cpus
         self.announce = announce or (lambda line: print(line, file=sys.stderr, flush=True))
         self._owned = False
@@ -265,7 +269,11 @@ class RayEngine:
             cpus = self.local_cpus
             self.announce(f"amumo-ng: no Ray address given: starting a local Ray cluster on this machine "
                           f"({cpus or 'all'} CPUs) for this run; it stops when the run ends")
-            ray.init(num_cpus=cpus, include_dashboard=False, logging_level=logging.WARNING)
+            try:
+                ray.init(num_cpus=cpus, include_dashboard=False, logging_level=logging.WARNING)
+            except Exception as exc:
+                ray.shutdown()
+                raise EngineError(f"could not start a local Ray cluster: {exc}") from exc
         self._owned = True
 
     def _check_same_cluster(self, ray) -> None:
@@ -289,12 +297,12 @@ class RayEngine:
 
         thread = threading.Thread(target=connect, daemon=True, name="amumo-ray-connect")
         thread.start()
-        thread.join(max(10.0, 5 * self.connect_timeout_s))
+        thread.join(self.join_timeout_s)
         if "error" in outcome:
             raise EngineError(f"could not join the Ray cluster at {self.address}: {outcome['error']}") from outcome["error"]
         if "ok" not in outcome:
             raise EngineError(f"{self.address} accepts connections but did not answer as a Ray cluster within "
-                              f"{max(10.0, 5 * self.connect_timeout_s):g} s (is it the head node's GCS port, 6379 by default?)")
+                              f"{self.join_timeout_s:g} s (is it the head node's GCS port, 6379 by default?)")
 
     def stop(self) -> None:
         """Leave the cluster (stopping it when it was started here); a session found running is left alone."""
