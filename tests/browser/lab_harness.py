@@ -498,6 +498,25 @@ def settled_box(locator) -> dict:
     return box
 
 
+
+def point_at_heatmap_cell(explorer, rows: int, r: int, c: int, timeout_s: float = 20.0) -> None:
+    """Move the mouse onto cell (r, c) of ``explorer``'s heatmap drawn with ``rows`` cells a side,
+    until the heatmap reports that cell (``data-hover-row/col``); AssertionError after ``timeout_s``."""
+    page = explorer.page
+    heat = explorer.locator('[data-amumo="heatmap"]')
+    deadline = time.monotonic() + timeout_s
+    while True:
+        box = settled_box(explorer.locator('canvas[data-amumo="heatmap-canvas"]'))
+        x = box["x"] + (c + 0.5) * box["width"] / rows
+        y = box["y"] + (r + 0.5) * box["height"] / rows
+        page.mouse.move(x - 12, y - 12)
+        page.mouse.move(x, y, steps=3)
+        page.wait_for_timeout(150)
+        if heat.get_attribute("data-hover-row") == str(r) and heat.get_attribute("data-hover-col") == str(c):
+            return
+        assert time.monotonic() < deadline, ("cell never hovered", r, c, heat.get_attribute("data-hover-row"),
+                                             heat.get_attribute("data-hover-col"))
+
 def quiet(page, ms: int = 400) -> None:
     """Let replies on their way arrive, then two animation frames pass."""
     page.wait_for_timeout(ms)

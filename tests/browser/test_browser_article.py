@@ -13,7 +13,6 @@ One notebook shows an Explorer of 60 ``shapes`` pairs (toy-cyclip) and its gap-s
 from __future__ import annotations
 
 import re
-import time
 
 import numpy as np
 import pytest
@@ -92,18 +91,7 @@ def art(lab_server, browser):
 def hover_difference(explorer, r: int, c: int) -> tuple:
     """Point at cell (r, c) of the K x K difference view; returns (D, a, b) the panel shows."""
     page = explorer.page
-    heat = explorer.locator(HEATMAP)
-    deadline = time.monotonic() + 20
-    while True:
-        box = H.settled_box(explorer.locator(CANVAS))
-        x = box["x"] + (c + 0.5) * box["width"] / N
-        y = box["y"] + (r + 0.5) * box["height"] / N
-        page.mouse.move(x - 12, y - 12)
-        page.mouse.move(x, y, steps=3)
-        page.wait_for_timeout(150)
-        if heat.get_attribute("data-hover-row") == str(r) and heat.get_attribute("data-hover-col") == str(c):
-            break
-        assert time.monotonic() < deadline, ("cell never hovered", r, c)
+    H.point_at_heatmap_cell(explorer, N, r, c)
     value = explorer.locator(VALUE)
     H.wait_until(lambda: (m := DIFF_LINE.search(value.text_content() or "")) and (int(m[4]), int(m[5])) == (r, c),
                  lambda: f"value line {value.text_content()!r}", page)
@@ -129,9 +117,9 @@ def test_difference_view_hover_values_equal_the_kernels(art):
         assert d == pytest.approx(ii[r, c] - tt[r, c], abs=6e-5)
     H.save_screenshot(ex, "article_01_difference")
     # no vectors in the browser: the values come from the kernel's answer
+    assert heat.get_attribute("data-local-values") == "true"
     H.run_cell_containing(art.page, BUDGET)
-    H.wait_until(lambda: ex.locator(HEATMAP).get_attribute("data-value-requests") is not None or True, "", art.page)
-    art.page.wait_for_timeout(500)
+    H.wait_until(lambda: heat.get_attribute("data-local-values") == "false", "the view vectors withdrawn", art.page)
     before = int(heat.get_attribute("data-value-requests") or 0)
     d, a, b = hover_difference(ex, 11, 33)
     assert d == pytest.approx(ii[11, 33] - tt[11, 33], abs=6e-5) and a == pytest.approx(ii[11, 33], abs=6e-5)

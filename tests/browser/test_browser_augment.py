@@ -184,19 +184,7 @@ def canvas_box(explorer) -> dict:
 def hover_cell(explorer, rows: int, r: int, c: int) -> str:
     """Point at stacked cell (r, c) of a heatmap of ``rows`` rows; returns the exact value line."""
     page = explorer.page
-    heat = explorer.locator(HEATMAP)
-    deadline = time.monotonic() + 20
-    while True:
-        box = canvas_box(explorer)
-        x = box["x"] + (c + 0.5) * box["width"] / rows
-        y = box["y"] + (r + 0.5) * box["height"] / rows
-        page.mouse.move(x - 12, y - 12)
-        page.mouse.move(x, y, steps=3)
-        page.wait_for_timeout(150)
-        if heat.get_attribute("data-hover-row") == str(r) and heat.get_attribute("data-hover-col") == str(c):
-            break
-        assert time.monotonic() < deadline, ("cell never hovered", r, c, heat.get_attribute("data-hover-row"),
-                                             heat.get_attribute("data-hover-col"))
+    H.point_at_heatmap_cell(explorer, rows, r, c)
     value = explorer.locator(VALUE)
     wait_until(lambda: re.search(rf"cos = -?\d\.\d+ \(.*row {r}, col {c}\)", value.text_content() or ""),
                lambda: f"value line {value.text_content()!r}", page)

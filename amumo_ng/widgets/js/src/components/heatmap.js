@@ -66,6 +66,7 @@ export function createHeatmap(model, { group, source, rpc, size = 460 }) {
     const dims = st.dims = model.get("heat_dims") || 0;
     const vec = typed(Float32Array, model.get("heat_vectors"));
     st.vectors = dims > 0 && vec.length === 2 * K * dims ? vec : null;
+    root.setAttribute("data-local-values", st.vectors ? "true" : "false"); // exact hover values without the kernel
     zoom.reset();
     root.setAttribute("data-n", String(K));
     root.setAttribute("data-mode", st.diff ? "difference" : "similarity");
