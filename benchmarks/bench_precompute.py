@@ -7,7 +7,8 @@ Rows, all in one process and one run, the ratio against the first:
 2. `amumo_ng.embed(..., engine="local")`: this process, torch on every core;
 3. `engine="ray"` with 1 actor (all the cluster's CPUs) and with 2 actors (half each), on a
    local Ray cluster started once beforehand (its start-up time is printed, not counted); each
-   Ray run includes starting its actors and loading the model in them.
+   Ray run includes starting its actors and loading the model in them (that fixed cost is printed
+   too: the time of a Ray run of 64 pairs).
 
 Usage: python benchmarks/bench_precompute.py [--n 20000] [--cpus 2] [--chunk 2048]
 """
@@ -70,6 +71,14 @@ def main() -> None:
     ray.init(num_cpus=args.cpus, include_dashboard=False, logging_level="warning")
     startup = time.perf_counter() - t0
     try:
+        small = amumo_ng.datasets.load("shapes", n=64, seed=2)
+
+        def fixed_cost():
+            with tempfile.TemporaryDirectory() as tmp:
+                amumo_ng.embed(small, amumo_ng.models.load("toy-clip"), cache_dir=tmp, engine=RayEngine(actors=1),
+                               progress=False)
+
+        overhead = timed(fixed_cost)
         for actors in (1, 2):
             engine = RayEngine(actors=actors, cpus_per_actor=args.cpus / actors)
 
@@ -88,7 +97,8 @@ def main() -> None:
     print(f"  {'':52s} {'seconds':>9s} {'pairs/s':>9s} {'vs bare':>8s}")
     for name, seconds in rows:
         print(f"  {name:52s} {seconds:9.2f} {args.n / seconds:9.0f} {base / seconds:8.2f}")
-    print(f"  (local Ray cluster start-up, not counted above: {startup:.1f} s)")
+    print(f"  (local Ray cluster start-up, not counted above: {startup:.1f} s; a Ray run's fixed cost, "
+          f"starting an actor and loading the model, measured as the run of 64 pairs: {overhead:.1f} s)")
 
 
 if __name__ == "__main__":
