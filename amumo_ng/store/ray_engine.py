@@ -98,6 +98,22 @@ def portable_encoder(encoder):
     return encoder
 
 
+def on_this_device(encoder):
+    """``encoder`` with an already loaded, unpinned open_clip model moved to this process's device (CUDA
+    when present): what an actor does with an encoder that travelled with its weights (a CyCLIP or
+    CLOOB checkpoint wrapped by ``OpenCLIPEncoder.from_model``)."""
+    from ..models.open_clip_encoder import OpenCLIPEncoder, pick_device
+
+    if isinstance(encoder, OpenCLIPEncoder) and encoder._model is not None and encoder._device is None:
+        import torch
+
+        device = torch.device(pick_device(None))
+        if getattr(encoder, "_torch_device", None) != device:
+            encoder._model = encoder._model.to(device)
+            encoder._torch_device = device
+    return encoder
+
+
 class ShardEncoder:
     """The Ray Data UDF, one instance per actor: the encoder is loaded once here, then whole shards encoded.
 
@@ -110,7 +126,7 @@ class ShardEncoder:
 
         register_toy_configs()  # open_clip learns the shipped architectures per process (also inside wrappers)
         self.dataset = dataset
-        self.encoder = encoder
+        self.encoder = on_this_device(encoder)
         self.captions = dataset.captions
         self.logit_scale = float(encoder.logit_scale)  # open_clip encoders load their weights here, once
 

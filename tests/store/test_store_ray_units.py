@@ -155,3 +155,21 @@ def test_embed_and_command_with_an_address_that_does_not_answer_fail_and_write_n
     assert not cache.exists()  # nothing written, not even the cache folder
     with pytest.raises(SystemExit, match="--address and --actors need --engine ray"):
         main(["--cache-dir", str(cache), "precompute", "--n", "20", "--address", "10.0.0.5:6379"])
+
+
+def test_an_actor_moves_a_travelling_unpinned_model_to_its_device(monkeypatch):
+    """An encoder sent with its weights runs on the actor's device (CUDA there when present): here the
+    device picker is made to answer "meta", a device torch can move any model to."""
+    from amumo_ng import models
+    from amumo_ng.models import open_clip_encoder
+    from amumo_ng.store.ray_engine import on_this_device
+
+    enc = models.load("toy-clip")
+    enc.encode_texts(["a red circle"])  # loaded on the CPU
+    pinned = models.load("toy-cyclip", device="cpu")
+    pinned.encode_texts(["a red circle"])
+    monkeypatch.setattr(open_clip_encoder, "pick_device", lambda device=None: device or "meta")
+    assert on_this_device(enc) is enc
+    assert next(enc._model.parameters()).device.type == "meta" and enc._torch_device.type == "meta"
+    on_this_device(pinned)  # device="cpu" was asked for: it stays
+    assert next(pinned._model.parameters()).device.type == "cpu"
