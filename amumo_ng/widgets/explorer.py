@@ -101,6 +101,20 @@ class Explorer(PathOverlayMixin, PromptSearchMixin, HeatmapMixin, ScatterMixin, 
         # background work last: the views are built first, with the cores to themselves
         self._init_readout()
         self._init_outliers()
+        self._warm_up_clustering()
+
+    def _warm_up_clustering(self) -> None:
+        """Import what the first clustering needs (scipy's hierarchy, scikit-learn's stop words for the
+        cluster names: about 1.2 s together) in a worker thread once the readout is done, so the first
+        click on "cluster" does not pay for the imports. Nothing is computed."""
+        def work():
+            readout = getattr(self, "_readout_thread", None)
+            if readout is not None:  # the readout first: it owns the cores
+                readout.join()
+            import scipy.cluster.hierarchy  # noqa: F401
+            import sklearn.feature_extraction.text  # noqa: F401
+
+        threading.Thread(target=work, name="amumo-warm-up", daemon=True).start()
 
     def _prefetch_projection(self):
         """Above PREFETCH_PAIRS pairs, a thread that computes (and caches) the PCA the scatter will
