@@ -150,18 +150,23 @@ class GapShiftMixin(t.HasTraits):
                 self.gap_fraction = delta / distance
                 self.gap_closed = True
 
-    def gap_shift_curve(self, deltas=None, steps: int = SHIFT_STEPS, progress=None, cancel=None) -> GapShiftCurve:
-        """:class:`GapShiftCurve` of the pairs the readout is about, at ``deltas`` (default
-        :func:`shift_grid` of their gap with ``steps`` points). Cached per model, pair set and grid
-        (a cancelled curve is not); ``progress(done, total)``, ``cancel``: see :func:`loss_at_shifts`."""
-        img, txt = self._gap_rows()
+    def _curve_plan(self, deltas, steps: int) -> tuple:
+        """(image rows, text rows, shift grid [k], cache key) of a curve of the pairs read out;
+        :class:`EmbeddingError` when there are none or Δ = 0."""
         from ..analysis.gap import modality_gap
 
+        img, txt = self._gap_rows()
         distance = modality_gap(img, txt).distance
         if not distance > 0:
             raise EmbeddingError("the modalities' means coincide (Δ = 0): there is no gap direction to shift along")
         grid = shift_grid(distance, steps) if deltas is None else np.asarray(deltas, np.float64)
-        key = ("gap-shift", self.readout_pairs_key(), grid.tobytes())
+        return img, txt, grid, ("gap-shift", self.readout_pairs_key(), grid.tobytes())
+
+    def gap_shift_curve(self, deltas=None, steps: int = SHIFT_STEPS, progress=None, cancel=None) -> GapShiftCurve:
+        """:class:`GapShiftCurve` of the pairs the readout is about, at ``deltas`` (default
+        :func:`shift_grid` of their gap with ``steps`` points). Cached per model, pair set and grid
+        (a cancelled curve is not); ``progress(done, total)``, ``cancel``: see :func:`loss_at_shifts`."""
+        img, txt, grid, key = self._curve_plan(deltas, steps)
         emb, model = self.embeddings, self.model
 
         def make():
@@ -175,12 +180,7 @@ class GapShiftMixin(t.HasTraits):
     def cached_gap_shift_curve(self, steps: int = SHIFT_STEPS) -> Optional[GapShiftCurve]:
         """The default-grid curve when it is computed already, else None (never computes)."""
         try:
-            img, txt = self._gap_rows()
+            key = self._curve_plan(None, steps)[3]
         except EmbeddingError:
             return None
-        from ..analysis.gap import modality_gap
-
-        distance = modality_gap(img, txt).distance
-        if not distance > 0:
-            return None
-        return self._cache.peek(("gap-shift", self.readout_pairs_key(), shift_grid(distance, steps).tobytes()))
+        return self._cache.peek(key)

@@ -245,8 +245,7 @@ class Session(JobsMixin, ReadoutsMixin, GapShiftMixin, DifferenceViewMixin, Augm
         if not self.gap_closed:
             return ("vectors", self.data_key(), "open")
         scope, idx = self.gap_pairs()
-        # no pairs in view: nothing to measure a gap on
-        pairs = "all" if idx is None or idx.size == 0 else self.indices_key()
+        pairs = "all" if idx is None or idx.size == 0 else self.indices_key()  # none in view: no gap of theirs
         return ("vectors", self.data_key(), "closed", pairs, float(self.gap_fraction))
 
     def unit_vectors(self) -> tuple[np.ndarray, np.ndarray]:
@@ -257,9 +256,8 @@ class Session(JobsMixin, ReadoutsMixin, GapShiftMixin, DifferenceViewMixin, Augm
 
     def vectors(self) -> tuple[np.ndarray, np.ndarray]:
         """(image, text) unit float32 [n, d] of ALL pairs of the current model; gap-closed when
-        ``gap_closed`` (Amumo semantics, :func:`amumo_ng.analysis.gap.close_gap`) with the gap
-        vector Δ of :meth:`gap_pairs` (by default the pairs in view) applied to every pair, each
-        modality moved by ``gap_fraction``·Δ/2 (1: the whole closing)."""
+        ``gap_closed`` (Amumo, :func:`amumo_ng.analysis.gap.close_gap`): the gap vector Δ of :meth:`gap_pairs`
+        (default: the pairs in view) moves each modality of every pair by ``gap_fraction``·Δ/2."""
         if not self.gap_closed:
             return self.unit_vectors()
         key = self.vectors_key()
