@@ -82,6 +82,11 @@ def serialized(method):
     return wrapper
 
 
+#: The traits of the packed captions (see SessionWidget._defer_captions).
+_CAPTION_TRAITS = ("captions_utf8", "caption_offsets")
+#: Seconds after its constructor at which a widget deferring its captions sends them without a view.
+CAPTIONS_FALLBACK_S = 3.0
+
 #: Session traits mirrored two-way by every widget (the browser may set them).
 SHARED_TRAITS = ("model",)
 
@@ -156,6 +161,12 @@ class SessionWidget(anywidget.AnyWidget):
         return proposal["value"] if session is None else session.clean_selection(proposal["value"])
 
     # -- state pushed to the browser ---------------------------------------------------
+    #: A subclass whose first view needs no captions (the Explorer) sends them only once a view
+    #: of it renders (``{"type": "view_rendering"}``), or :data:`CAPTIONS_FALLBACK_S` after its
+    #: constructor: 25 MB at a million pairs, they were the largest message ahead of the views'
+    #: first paint. The traits hold them all along (Python code reading them sees no difference).
+    _defer_captions = False
+
     @serialized
     def _on_model(self, _change) -> None:
         emb = self.session.embeddings
@@ -164,6 +175,31 @@ class SessionWidget(anywidget.AnyWidget):
             self.has_images = emb.image_source is not None
             self.captions_utf8, self.caption_offsets = pack_strings(emb.meta["caption"])
             self._on_indices(None)
+
+    def _should_send_property(self, key, value):
+        if key in _CAPTION_TRAITS and self.__dict__.get("_captions_unsent", self._defer_captions):
+            return False
+        return super()._should_send_property(key, value)
+
+    def _captions_deferred_until_rendering(self) -> None:
+        """Call at the end of a constructor with ``_defer_captions``: the captions go out when a view
+        renders, or after :data:`CAPTIONS_FALLBACK_S` seconds at the latest."""
+        self.__dict__.setdefault("_captions_unsent", True)
+        timer = threading.Timer(CAPTIONS_FALLBACK_S, self._send_deferred_captions)
+        timer.daemon = True
+        timer.start()
+
+    @serialized
+    def _send_deferred_captions(self) -> None:
+        if self.__dict__.get("_captions_unsent", self._defer_captions) and self.comm is not None:
+            self._captions_unsent = False
+            self.send_state(list(_CAPTION_TRAITS))
+        self._captions_unsent = False
+
+    def handle_view_rendering(self, content) -> tuple[dict, list]:
+        """``{"type": "view_rendering"}``: a view of this widget started rendering."""
+        self._send_deferred_captions()
+        return {"type": "view_rendering", "req": content.get("req")}, []
 
     @serialized
     def _on_indices(self, _change) -> None:

@@ -68,6 +68,7 @@ class Explorer(PathOverlayMixin, PromptSearchMixin, HeatmapMixin, ScatterMixin, 
 
     _bundle_name = "explorer"
     _synced_session_traits = CONTROL_TRAITS
+    _defer_captions = True  # sent once a view renders (see SessionWidget._defer_captions)
 
     title = t.Unicode("").tag(sync=True)
     filter_pattern = t.Unicode("").tag(sync=True)
@@ -98,6 +99,7 @@ class Explorer(PathOverlayMixin, PromptSearchMixin, HeatmapMixin, ScatterMixin, 
         self._init_augment(encoders)
         self._init_prompt_search()
         self._init_path_overlay()
+        self._captions_deferred_until_rendering()
         # background work last: the views are built first, with the cores to themselves
         self._init_readout()
         self._init_outliers()

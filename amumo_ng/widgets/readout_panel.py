@@ -5,6 +5,9 @@ Larger ones are computed in a worker thread: ``gap_readout`` first holds ``{"pen
 then the gap distances (O(n·d), at once) with ``progress`` (fraction of loss batches done) and
 ``stage``, and finally the whole readout. A new view cancels the readout of the old one; the
 browser's "stop" sends ``{"type": "cancel_readout"}``.
+
+The first background readout waits for the views' first paint (:mod:`.first_paint`): started with
+the widget, it took the CPU from the server relaying the views and from the browser drawing them.
 """
 from __future__ import annotations
 
@@ -13,6 +16,8 @@ import threading
 import time
 
 import traitlets as t
+
+from .first_paint import FirstPaintGate
 
 #: Up to this many pairs the gap/loss readout is computed before the Explorer returns.
 READOUT_SYNC_LIMIT = 2000
@@ -31,6 +36,7 @@ class ReadoutPanelMixin(t.HasTraits):
     gap_readout = t.Dict().tag(sync=True)
 
     def _init_readout(self) -> None:
+        self._first_paint = FirstPaintGate()
         self._readout_cancel = threading.Event()
         self._readout_thread = None
         self.session.observe(self._refresh_readout, names=["model", "data_version", "indices", "gap_scope", "gap_closed", "gap_fraction"])
@@ -67,6 +73,8 @@ class ReadoutPanelMixin(t.HasTraits):
             from ..session.readouts import ReadoutCancelled
 
             try:
+                if not self._first_paint.wait(cancel):
+                    raise ReadoutCancelled("a new view asked for its own readout")
                 readouts = session.readouts(progress=progress, cancel=cancel)
             except ReadoutCancelled:
                 if self._readout_key() == key:
@@ -88,12 +96,28 @@ class ReadoutPanelMixin(t.HasTraits):
             self._readout_shown = None  # the same view asked again later computes it anew
         return running
 
+    def handle_view_rendering(self, content) -> tuple[dict, list]:
+        """``{"type": "view_rendering"}``: a view of this widget started rendering."""
+        self._first_paint.view_rendering()
+        return super().handle_view_rendering(content)
+
+    def handle_view_painted(self, content) -> tuple[dict, list]:
+        """``{"type": "view_painted"}``: a view drew its heatmap and scatter; background work may start."""
+        self._first_paint.view_painted()
+        return {"type": "view_painted", "req": content.get("req")}, []
+
+    def _repr_mimebundle_(self, **kwargs):
+        self._first_paint.displayed()
+        return super()._repr_mimebundle_(**kwargs)
+
     def handle_cancel_readout(self, content) -> tuple[dict, list]:
         """``{"type": "cancel_readout"}``: stop the readout being computed."""
         return {"type": "cancel_readout", "req": content.get("req"), "cancelled": self.cancel_readout()}, []
 
     def wait_readout(self, timeout: float = None) -> dict:
-        """Block until the gap/loss readout is computed (or cancelled); returns it."""
+        """Block until the gap/loss readout is computed (or cancelled); returns it. A readout still
+        waiting for the views' first paint starts at once."""
+        self._first_paint.release()
         thread = self._readout_thread
         if thread is not None:
             thread.join(timeout)

@@ -15,6 +15,7 @@ import { mountScatterMarks } from "./scatter-marks.js";
 import { LINES_LIMIT, OVERLAY_LINES, extremeAnchors, overlayPairs, strokePairLines } from "./scatter-lines.js";
 import { guardPointer } from "./scatter-pointer.js";
 import { strokeClampRings, strokeHover } from "./scatter-rings.js";
+import { DENSITY_FIRST_POINTS, paintDensity } from "./scatter-density.js";
 import { FADED_OFFSET, createLineColorSelect, lineColorState, lutRgb, setLineStyle } from "./scatter-line-colors.js";
 
 export { LINES_LIMIT, OVERLAY_LINES };
@@ -34,6 +35,12 @@ export function pointsFit(model, xy) {
   const ok = m > 0 && model.get("points_model") === model.get("model") && m === expected;
   return { ok, m, n, kind, expected };
 }
+
+// A promise of the animation frame in which the set() calls made before it have asked for their redraw
+// (requestAnimationFrame runs callbacks in the order they were requested)
+const settled = () => new Promise((resolve) => requestAnimationFrame(() => resolve()));
+// A promise of the moment after the next frame was painted
+const afterPaint = () => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
 
 const COLOR_TRAITS = "change:point_colors change:color_kind change:color_legend change:category_colors " +
   "change:colormap change:color_range change:color_title change:color_error";
@@ -191,6 +198,13 @@ export function createScatter(model, { group, source, width = 460, height = 460,
     const gpuLines = want && n <= LINES_LIMIT;
     lineState = lineColorState(model, n);
     const cosine = lineState.mode === "cosine" ? lineState.codes : null; // the map index of each pair's line
+    // a large set of new positions: its density at once, then the WebGL points (scatter-density.js)
+    if (!sameXY && m >= DENSITY_FIRST_POINTS) {
+      paintDensity(canvas, { xy, m, codes: colors.codes, vis, fade, palette: colors.palette, dimOffset: DIM_OFFSET });
+      box.setAttribute("data-paint", "density");
+      await afterPaint(); // the picture reaches the screen before the seconds of work below
+      if (life.disposed) return;
+    }
     // array-oriented rows [x, y, z, w(, line)]: what regl-scatterplot works on (no second conversion)
     const rows = new Array(m);
     const back = [], front = []; // pairs out of view / in view (faded ones are drawn first, under the others)
@@ -206,14 +220,21 @@ export function createScatter(model, { group, source, width = 460, height = 460,
       rows[p] = gpuLines ? [xy[2 * p], xy[2 * p + 1], z, w, p % n] : [xy[2 * p], xy[2 * p + 1], z, 0];
     }
     const filter = vis && !fade ? front : null;
-    // everything that changes the picture is set BEFORE the draw, and only when it changes, so the
-    // first paint is one render (each set() of regl-scatterplot schedules one more)
+    // everything that changes the picture is set BEFORE the draw, and only when it changes. Each
+    // set() of regl-scatterplot asks for a redraw in an animation frame of its own: issued with the
+    // draw, that frame comes after the draw's render and renders every point a second time (2 s
+    // for 2M points on a software WebGL). So the draw waits for the sets' frame (one frame, about
+    // 16 ms), and the first paint is one render.
+    const sets = [];
     const size = m > 50000 ? 1.5 : m > 5000 ? 2.5 : 4;
-    if (scatterplot.get("pointSize") !== size) scatterplot.set({ pointSize: size });
+    if (scatterplot.get("pointSize") !== size) sets.push(scatterplot.set({ pointSize: size }));
     const palette = JSON.stringify(colors.palette);
-    if (palette !== paletteSet) { scatterplot.set({ pointColor: colors.palette }); paletteSet = palette; }
-    if (linesShown) { scatterplot.set({ showPointConnections: false }); linesShown = false; }
-    lineStyleSet = setLineStyle(scatterplot, gpuLines && cosine ? lineState : null, model.get("line_colormap"), lineStyleSet, LINE_COLORS);
+    if (palette !== paletteSet) { sets.push(scatterplot.set({ pointColor: colors.palette })); paletteSet = palette; }
+    if (linesShown) { sets.push(scatterplot.set({ showPointConnections: false })); linesShown = false; }
+    const styled = setLineStyle(scatterplot, gpuLines && cosine ? lineState : null, model.get("line_colormap"), lineStyleSet, LINE_COLORS);
+    if (styled !== lineStyleSet) { sets.push(settled()); lineStyleSet = styled; }
+    if (sets.length) await Promise.all(sets);
+    if (life.disposed) return;
     const spatialIndex = sameXY ? scatterplot.get("spatialIndex") : undefined;
     await scatterplot.draw(rows, { zDataType: "categorical", ...(gpuLines && cosine ? { wDataType: "categorical" } : {}), ...(filter ? { filter } : {}), ...(spatialIndex ? { spatialIndex } : {}) });
     if (life.disposed) return;
@@ -221,6 +242,7 @@ export function createScatter(model, { group, source, width = 460, height = 460,
     const order = faded ? back.concat(front) : null;
     if (order || orderSet) { scatterplot.set({ pointOrder: order }); orderSet = !!order; }
     drawn = true;
+    box.setAttribute("data-paint", "points");
     xyDrawn = xy.slice(0, 2 * m);
     anchors = extremeAnchors(xyDrawn, m);
     visDrawn = vis;
