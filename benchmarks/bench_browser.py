@@ -13,7 +13,10 @@ for the heatmap and the Explorer, d = 8 for the scatter). Figures:
 - **first paint** (ms): Shift+Enter on the timed cell until two animation frames after the first
   WebGL draw of all points (drawArrays of >= m vertices) and, for a heatmap, after its cells are
   drawn (ours: ``data-rows``; plotly: the heatmap image in its SVG); see browser_instruments.py.
-  ``gl`` is the moment the draw was issued (before the software render).
+  ``gl`` is the moment the draw was issued (before the software render). From 200,000 points our
+  scatter first paints a density picture of every point on its 2D canvas (scatter-density.js) and
+  the WebGL points replace it: the first paint is then the frame showing that picture, and the
+  note gives the WebGL points' paint too.
 - **readout** (ms): until the Explorer's gap readout stops being pending (losses done).
 - **kernel peak** (GB): rise of the kernel's peak resident memory (VmHWM, reset before the timed
   cell) until the readout is done; for memory-mapped input it includes the mapped pages read.
@@ -235,6 +238,8 @@ def print_table(results) -> None:
         elif kind in ("explorer", "mmap") and ("empty", 0) in base:
             ratio = f"x{r['paint'] / base[('empty', 0)]['paint']:.1f} of empty"
         gl = f"gl {r['gl']:.0f} ms; " if "gl" in r else ""
+        if r.get("density") is not None:  # the density picture came first: when the WebGL points followed
+            gl += f"WebGL points {r['gl_paint']:.0f} ms; "
         note = gl + f"ws {I.fmt_bytes(r['ws'])}"
         if "readout" in r:
             note += f"; readout {r['readout'] / 1000:.1f} s"

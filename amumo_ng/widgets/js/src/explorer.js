@@ -93,16 +93,17 @@ function render({ model, el }) {
   el.append(root);
   const releaseView = hold("views");
   // the kernel holds its first background readout until a view has painted (first_paint.py), so
-  // the readout does not take the CPU from the relay and the drawing of the views
+  // the readout does not take the CPU from the relay and the drawing of the views: painted = the
+  // heatmap's cells and the scatter's points are on screen (its density picture or the WebGL points)
   const announce = (type) => rpc.request(type).catch(() => {}); // (a kernel-free export: no such request)
   announce("view_rendering");
   const painted = (sel, attr) => { const v = root.querySelector(sel)?.getAttribute(attr); return !!v && v !== "0"; };
   const paintWatch = new MutationObserver(() => {
-    if (!painted('[data-amumo="heatmap"]', "data-rows") || !painted('[data-amumo="scatter"]', "data-points")) return;
+    if (!painted('[data-amumo="heatmap"]', "data-rows") || !painted('[data-amumo="scatter"]', "data-paint")) return;
     paintWatch.disconnect();
     announce("view_painted");
   });
-  paintWatch.observe(root, { subtree: true, attributes: true, attributeFilter: ["data-rows", "data-points"] });
+  paintWatch.observe(root, { subtree: true, attributes: true, attributeFilter: ["data-rows", "data-paint"] });
 
   let heatmap = null, scatter = null, built = null, settleTimer = 0, destroyed = false;
 

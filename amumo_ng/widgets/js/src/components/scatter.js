@@ -9,38 +9,21 @@ import { publish, subscribe } from "./bus.js";
 import { typed } from "./rpc.js";
 import { createDisposer, hold, onModel } from "./live.js";
 import { mountScatterBusy } from "./busy-overlay.js";
-import { createColorBy, createScatterLegend, pointColorState, DIM_OFFSET, NO_CATEGORY } from "./scatter-legend.js";
+import { createColorBy, createScatterLegend, pointColorState, DIM_OFFSET } from "./scatter-legend.js";
 import { createSearch, mountInControls } from "./search.js";
 import { mountScatterMarks } from "./scatter-marks.js";
 import { LINES_LIMIT, OVERLAY_LINES, extremeAnchors, overlayPairs, strokePairLines } from "./scatter-lines.js";
 import { guardPointer } from "./scatter-pointer.js";
 import { strokeClampRings, strokeHover } from "./scatter-rings.js";
 import { DENSITY_FIRST_POINTS, paintDensity } from "./scatter-density.js";
-import { FADED_OFFSET, createLineColorSelect, lineColorState, lutRgb, setLineStyle } from "./scatter-line-colors.js";
+import { afterPaint, pointRows, pointsFit, settled } from "./scatter-rows.js";
+import { createLineColorSelect, lineColorState, lutRgb, setLineStyle } from "./scatter-line-colors.js";
 
 export { LINES_LIMIT, OVERLAY_LINES };
 
 export const MAX_CLAMP_RINGS = 300; // clamped outliers ringed on the overlay, at most
 // pair lines by the code of their first point: 256 greys, then 256 pale ones (faded pairs)
 const LINE_COLORS = [...new Array(256).fill([0.5, 0.5, 0.5, 0.35]), ...new Array(256).fill([0.88, 0.88, 0.88, 0.35])];
-
-// Whether the `points` trait belongs to the model shown now: the kernel sends a model's points
-// (with `points_model`) after its captions and n_total, and the browser may already have switched
-// `model` itself, so for a while the points are another model's. {ok, m, n, kind, expected}
-export function pointsFit(model, xy) {
-  const kind = model.get("point_kind");
-  const n = model.get("n_total");
-  const m = Math.floor(xy.length / 2);
-  const expected = kind === "pair" ? n : 2 * n;
-  const ok = m > 0 && model.get("points_model") === model.get("model") && m === expected;
-  return { ok, m, n, kind, expected };
-}
-
-// A promise of the animation frame in which the set() calls made before it have asked for their redraw
-// (requestAnimationFrame runs callbacks in the order they were requested)
-const settled = () => new Promise((resolve) => requestAnimationFrame(() => resolve()));
-// A promise of the moment after the next frame was painted
-const afterPaint = () => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
 
 const COLOR_TRAITS = "change:point_colors change:color_kind change:color_legend change:category_colors " +
   "change:colormap change:color_range change:color_title change:color_error";
@@ -200,25 +183,13 @@ export function createScatter(model, { group, source, width = 460, height = 460,
     const cosine = lineState.mode === "cosine" ? lineState.codes : null; // the map index of each pair's line
     // a large set of new positions: its density at once, then the WebGL points (scatter-density.js)
     if (!sameXY && m >= DENSITY_FIRST_POINTS) {
-      paintDensity(canvas, { xy, m, codes: colors.codes, vis, fade, palette: colors.palette, dimOffset: DIM_OFFSET });
+      const painted = paintDensity(canvas, { xy, m, codes: colors.codes, vis, fade, palette: colors.palette, dimOffset: DIM_OFFSET });
+      box.setAttribute("data-density-points", String(painted));
       box.setAttribute("data-paint", "density");
       await afterPaint(); // the picture reaches the screen before the seconds of work below
       if (life.disposed) return;
     }
-    // array-oriented rows [x, y, z, w(, line)]: what regl-scatterplot works on (no second conversion)
-    const rows = new Array(m);
-    const back = [], front = []; // pairs out of view / in view (faded ones are drawn first, under the others)
-    let hasNone = false;
-    for (let p = 0; p < m; p++) {
-      const code = colors.codes[p];
-      const inView = !vis || vis[p];
-      const z = code + (fade && !inView ? DIM_OFFSET : 0);
-      if (vis) { if (inView) front.push(p); else back.push(p); }
-      if (code === NO_CATEGORY && inView) hasNone = true;
-      // valueB (w): the line's colour index when lines are coloured by cosine (pale when faded)
-      const w = gpuLines && cosine ? cosine[p % n] + (fade && !inView ? FADED_OFFSET : 0) : 0;
-      rows[p] = gpuLines ? [xy[2 * p], xy[2 * p + 1], z, w, p % n] : [xy[2 * p], xy[2 * p + 1], z, 0];
-    }
+    const { rows, back, front, hasNone } = pointRows({ xy, m, n, codes: colors.codes, vis, fade, gpuLines, cosine });
     const filter = vis && !fade ? front : null;
     // everything that changes the picture is set BEFORE the draw, and only when it changes. Each
     // set() of regl-scatterplot asks for a redraw in an animation frame of its own: issued with the
