@@ -12,6 +12,7 @@ import pytest
 import amumo_ng
 from amumo_ng.widgets import base as base_module
 from amumo_ng.widgets.first_paint import FirstPaintGate
+from amumo_ng.widgets import readout_panel
 from amumo_ng.widgets.readout_panel import READOUT_SYNC_LIMIT
 
 from helpers_widgets import make_embeddings
@@ -148,7 +149,13 @@ def big_embeddings(n=READOUT_SYNC_LIMIT + 500, d=16):
     return amumo_ng.Embeddings.from_arrays(img, txt, captions=[f"pair {i}" for i in range(n)])
 
 
-def test_background_readout_waits_for_the_paint(monkeypatch):
+@pytest.fixture
+def gated(monkeypatch):
+    """Readouts of big_embeddings() are gated (the real gate starts at 250k pairs)."""
+    monkeypatch.setattr(readout_panel, "FIRST_PAINT_GATE_PAIRS", READOUT_SYNC_LIMIT)
+
+
+def test_background_readout_waits_for_the_paint(gated):
     ex = amumo_ng.Explorer(big_embeddings())
     ex._repr_mimebundle_()  # displayed: the readout waits for a view's paint
     time.sleep(0.6)
@@ -164,7 +171,15 @@ def test_background_readout_waits_for_the_paint(monkeypatch):
     assert out["loss_before"] == pytest.approx(ref["loss_before"], rel=1e-6)
 
 
-def test_wait_readout_does_not_wait_for_a_paint():
+def test_below_the_gate_size_the_readout_starts_at_once():
+    assert READOUT_SYNC_LIMIT + 500 < readout_panel.FIRST_PAINT_GATE_PAIRS
+    ex = amumo_ng.Explorer(big_embeddings())
+    ex._repr_mimebundle_()  # displayed, never painted: no wait below the gate size
+    ex._readout_thread.join(60)
+    assert not ex.gap_readout.get("pending") and not ex._first_paint.is_open
+
+
+def test_wait_readout_does_not_wait_for_a_paint(gated):
     ex = amumo_ng.Explorer(big_embeddings())
     ex._repr_mimebundle_()
     t0 = time.monotonic()
