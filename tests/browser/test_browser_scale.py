@@ -110,6 +110,10 @@ def test_explorer_of_100k_pairs_paints_with_bounded_kernel_memory(scale_page):
     assert r["distance_before"] > r["distance_after"] > 0
     page.wait_for_function("s => document.querySelector(s)?.getAttribute('data-pending') === 'false'",
                            arg='[data-amumo="gap-readout"]', timeout=60_000)
+    # the page shows the kernel's gap distance, and says it is there
+    assert page.get_attribute('[data-amumo="gap-readout"]', "data-gap-ready") == "true"
+    shown = page.text_content('[data-amumo="gap-readout"] tr[data-gap="open"] td[data-col="distance"]')
+    assert abs(float(shown) - r["distance_before"]) <= 0.5e-4 + 1e-7, (shown, r["distance_before"])
     H.save_screenshot(explorer, "scale_01_100k")
 
 

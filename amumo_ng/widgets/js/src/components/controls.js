@@ -143,6 +143,8 @@ export function createControls(model) {
     const r = model.get("gap_readout") || {};
     const pending = !!r.pending;
     readout.setAttribute("data-pending", pending ? "true" : "false");
+    // the gap distances come first (O(n·d)), the losses after them batch by batch
+    readout.setAttribute("data-gap-ready", r.distance_before != null ? "true" : "false");
     const nTotal = r.n_total != null ? r.n_total : model.get("n_total");
     let text = r.scope === "all" ? `all ${nTotal} pairs` : `${pairs(r.n)} in view of ${nTotal}`;
     if (r.cancelled) text += " · loss not computed (stopped)";
