@@ -135,6 +135,7 @@ class SessionWidget(anywidget.AnyWidget):
         session = session if session is not None else Session(data)
         self._esm = bundle_source(self._bundle_name)
         self._refresh_lock = threading.RLock()
+        self._captions_unsent = self._defer_captions  # held back until a view renders (see below)
         self.session = session
         super().__init__(**kwargs)
         self.widget_id = uuid.uuid4().hex[:12]
@@ -177,24 +178,23 @@ class SessionWidget(anywidget.AnyWidget):
             self._on_indices(None)
 
     def _should_send_property(self, key, value):
-        if key in _CAPTION_TRAITS and self.__dict__.get("_captions_unsent", self._defer_captions):
+        if key in _CAPTION_TRAITS and self._captions_unsent:
             return False
         return super()._should_send_property(key, value)
 
     def _captions_deferred_until_rendering(self) -> None:
         """Call at the end of a constructor with ``_defer_captions``: the captions go out when a view
         renders, or after :data:`CAPTIONS_FALLBACK_S` seconds at the latest."""
-        self.__dict__.setdefault("_captions_unsent", True)
         timer = threading.Timer(CAPTIONS_FALLBACK_S, self._send_deferred_captions)
         timer.daemon = True
         timer.start()
 
     @serialized
     def _send_deferred_captions(self) -> None:
-        if self.__dict__.get("_captions_unsent", self._defer_captions) and self.comm is not None:
+        if self._captions_unsent:
             self._captions_unsent = False
-            self.send_state(list(_CAPTION_TRAITS))
-        self._captions_unsent = False
+            if self.comm is not None:
+                self.send_state(list(_CAPTION_TRAITS))
 
     def handle_view_rendering(self, content) -> tuple[dict, list]:
         """``{"type": "view_rendering"}``: a view of this widget started rendering."""

@@ -23,9 +23,9 @@ from .first_paint import FirstPaintGate
 #: Up to this many pairs the gap/loss readout is computed before the Explorer returns.
 READOUT_SYNC_LIMIT = 2000
 #: From this many pairs the first background readout waits for the views' first paint
-#: (:mod:`.first_paint`). Below, the views paint in about a second and the readout, started with
-#: the widget, costs the paint little (100k pairs: paint 1.2 s, readout 4.4 s started at once
-#: against 5.1 s started after the paint); at 1M it took seconds from the first paint.
+#: (:mod:`.first_paint`). Below, the views paint in about a second and the readout starts with the
+#: widget (at 100k pairs the readout ended 5.1-5.8 s after the cell either way, within run-to-run
+#: noise); at 1M, started with the widget, it delayed the first paint by seconds.
 FIRST_PAINT_GATE_PAIRS = 250_000
 #: Least seconds between two partial readouts sent to the browser.
 PROGRESS_INTERVAL = 0.2
