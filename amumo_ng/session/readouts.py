@@ -7,10 +7,12 @@ view (e.g. the captions containing "dog"): their gap vector, their loss, and bot
 The gap distances cost O(n·d) and come first; the symmetric loss is exact over all n pairs up to
 :data:`LOSS_FULL_BATCH_LIMIT` and, above, exact per consecutive batch of that many pairs (the batch
 is stated as ``loss_batch_size``), computed batch by batch on :data:`LOSS_WORKERS` threads with
-progress and a cancel check between batches.
+progress and a cancel check between batches, each product on one BLAS thread (see
+:func:`_one_blas_thread`).
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +21,7 @@ from typing import Callable, Optional
 import numpy as np
 
 #: Above this many pairs the contrastive loss readout uses batches of this size (2048: CLIP-scale
-#: batches whose loss is exact per batch; 100,000 pairs are read out in about 3 s on 2 cores).
+#: batches whose loss is exact per batch; 100,000 pairs at d = 64 are read out in about 2.2 s on 2 cores).
 LOSS_FULL_BATCH_LIMIT = 2048
 #: Threads that compute loss batches (numpy releases the GIL in its products and exponentials).
 LOSS_WORKERS = 2
@@ -43,6 +45,22 @@ def _closed(img_u: np.ndarray, txt_u: np.ndarray, half: Optional[np.ndarray]):
     return _shift_units(np.asarray(img_u, np.float32), np.asarray(txt_u, np.float32), half)
 
 
+def _one_blas_thread(device):
+    """Context in which numpy's BLAS uses one thread per product (``device`` None), else nothing.
+
+    OpenBLAS keeps one pool of as many threads as cores for the whole process, and its idle threads
+    spin after each product. With :data:`LOSS_WORKERS` workers each asking for the whole pool while
+    the other's exponentials need the same 2 cores, the 100,000-pair readout took 1.35-1.8x as long
+    (``benchmarks/bench_readout.py``). The limit is threadpoolctl's: set and restored by the calling
+    thread; while another thread holds a BLAS limit of its own, threadpoolctl leaves that one in
+    place and this does nothing (the readout is then only slower)."""
+    if device is not None:
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 def _symmetric_batched(img_u, txt_u, scale: float, batch: Optional[int], half, tick, device=None) -> float:
     """Mean symmetric InfoNCE (nats) of unit rows (gap closed by ``half`` when given) over
     consecutive batches (the whole set when ``batch`` is None); ``tick()`` after each batch.
@@ -61,7 +79,7 @@ def _symmetric_batched(img_u, txt_u, scale: float, batch: Optional[int], half, t
 
     if len(starts) == 1:
         return one(0) / n
-    with ThreadPoolExecutor(LOSS_WORKERS, thread_name_prefix="amumo-loss") as pool:
+    with _one_blas_thread(device), ThreadPoolExecutor(LOSS_WORKERS, thread_name_prefix="amumo-loss") as pool:
         return float(sum(pool.map(one, starts)) / n)
 
 

@@ -130,3 +130,37 @@ def test_session_reads_stored_unit_vectors_without_copies_and_gathers_the_view()
     np.testing.assert_array_equal(np.asarray(v_img), a[s.order])
     np.testing.assert_allclose(s.tile(0, 2, s.k, s.k + 3), np.asarray(v_img)[:2] @ np.asarray(v_txt)[:3].T, atol=1e-6)
 
+
+
+def _blas_threads() -> set:
+    from threadpoolctl import threadpool_info
+
+    return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+
+
+def test_loss_batches_run_on_one_blas_thread_and_the_pool_is_given_back(monkeypatch, pairs):
+    """As in the Explorer, the readout runs in a thread of its own: while its loss workers compute,
+    the BLAS library itself reports one thread; afterwards the count it had before."""
+    if not _blas_threads():
+        pytest.skip("no BLAS library that threadpoolctl can see")
+    img, txt = pairs
+    seen = []
+    real = readouts_module._closed
+
+    def spy(img_u, txt_u, half):
+        if threading.current_thread().name.startswith("amumo-loss"):
+            seen.append(_blas_threads())
+        return real(img_u, txt_u, half)
+
+    monkeypatch.setattr(readouts_module, "LOSS_FULL_BATCH_LIMIT", 100)
+    monkeypatch.setattr(readouts_module, "_closed", spy)
+    before = _blas_threads()
+    if before == {1}:
+        pytest.skip("BLAS already uses one thread on this machine: a limit to one would not show")
+    out = {}
+    worker = threading.Thread(target=lambda: out.update(gap_readout(img, txt, 20.0, device=None)), name="amumo-readout")
+    worker.start()
+    worker.join(60)
+    assert len(seen) == 2 * 6 and all(s == {1} for s in seen)  # 6 batches of 100, before and after
+    assert _blas_threads() == before
+    assert out["loss_before"] == pytest.approx(brute_symmetric(img, txt, 20.0, 100), rel=1e-5)
