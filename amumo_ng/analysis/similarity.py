@@ -195,10 +195,13 @@ def _block_mean_vectors(img: np.ndarray, txt: np.ndarray, edges: np.ndarray, uni
                         device=None) -> np.ndarray:
     """Mean unit vector of each stacked-row bin given by ``edges``: float32 [len(edges)-1, d].
 
-    Walks the range in chunks of whole bins so the normalised copy stays near ``_CHUNK_BYTES``.
+    Walks the range in chunks of whole bins so the normalised copy stays near ``_CHUNK_BYTES``;
+    a chunk ends at the image/text border when a bin edge lies there (bins from :func:`_bin_edges`
+    always do), so validated unit rows (``unit``) are summed in place, never stacked into a copy.
     ``device``: None sums in numpy; a torch device sums each chunk there (:func:`.backend.bin_sums`).
     """
     sizes = np.diff(edges)
+    n = img.shape[0]
     means = np.empty((sizes.size, img.shape[1]), dtype=np.float32)
     step_rows = max(1, _CHUNK_BYTES // (4 * img.shape[1]))
     k = 0
@@ -206,6 +209,8 @@ def _block_mean_vectors(img: np.ndarray, txt: np.ndarray, edges: np.ndarray, uni
         k_end = int(np.searchsorted(edges, edges[k] + step_rows, side="right")) - 1
         k_end = min(max(k_end, k + 1), sizes.size)
         r0, r1 = int(edges[k]), int(edges[k_end])
+        if r0 < n < r1 and edges[k_border := int(np.searchsorted(edges, n))] == n:
+            k_end, r1 = k_border, n  # images and texts apart: unit rows are then read without a copy
         rows = _stacked_unit_rows(img, txt, r0, r1, unit)
         bounds = (edges[k:k_end + 1] - r0).astype(np.intp)
         if device is not None:

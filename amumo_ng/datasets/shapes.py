@@ -22,9 +22,10 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image
 
 from .base import DatasetError, PairDataset
+from .shapes_render import render_pair
 
 VERSION = "v1"
 
@@ -47,20 +48,8 @@ COUNTS = (1, 2, 3)
 BACKGROUNDS = ("plain", "striped", "dotted", "checkered")
 ANOMALIES = ("none", "mismatched_caption", "blurred", "noised", "vague_caption")
 
-#: Centre of the group of objects, as fractions of the image side (x, y).
-_POSITION_XY = {
-    "centre": (0.5, 0.5),
-    "top left": (0.28, 0.28),
-    "top right": (0.72, 0.28),
-    "bottom left": (0.28, 0.72),
-    "bottom right": (0.72, 0.72),
-}
 #: Object radius as a fraction of the image side, before the count factor.
 _SIZE_RADIUS = {"small": 0.13, "large": 0.22}
-#: Several objects are drawn smaller so that a group still fits a corner.
-_COUNT_FACTOR = {1: 1.0, 2: 0.8, 3: 0.7}
-_BG_LIGHT, _BG_DARK = 228, 196  # grey levels of the background and its pattern
-_SUPERSAMPLE = 2  # render at 2x and downsample (anti-aliased edges)
 
 _COUNT_WORDS = {1: "a", 2: "two", 3: "three"}
 POSITION_PHRASES = {
@@ -301,7 +290,7 @@ class ShapesDataset(PairDataset):
     def render_array(self, i: int) -> np.ndarray:
         """Pixels of pair ``i`` as uint8 [H, W, 3]."""
         i = self._check_index(i)
-        return _render(
+        return render_pair(
             size=self.image_size,
             shape=SHAPES[self._shape[i]],
             rgb=COLOURS[COLOUR_NAMES[self._colour[i]]],
@@ -328,100 +317,3 @@ class ShapesDataset(PairDataset):
         for k in it:
             out[k] = self.render_array(int(idx[k]))
         return torch.from_numpy(out).permute(0, 3, 1, 2).contiguous()
-
-
-# -- rendering --------------------------------------------------------------------------
-def _shape_polygon(shape: str, cx: float, cy: float, r: float) -> list[tuple[float, float]] | None:
-    """Vertices of ``shape`` centred at (cx, cy) with outer radius r (pixels); None for a circle."""
-    if shape == "circle":
-        return None
-    if shape == "square":
-        h = 0.85 * r
-        return [(cx - h, cy - h), (cx + h, cy - h), (cx + h, cy + h), (cx - h, cy + h)]
-    if shape == "triangle":
-        return [(cx + r * math.cos(a), cy + r * math.sin(a))
-                for a in (math.radians(-90), math.radians(30), math.radians(150))]
-    if shape == "star":
-        pts = []
-        for k in range(10):
-            rr = r if k % 2 == 0 else 0.45 * r
-            a = math.radians(-90 + 36 * k)
-            pts.append((cx + rr * math.cos(a), cy + rr * math.sin(a)))
-        return pts
-    if shape == "cross":
-        w = 0.34 * r
-        return [(cx - w, cy - r), (cx + w, cy - r), (cx + w, cy - w), (cx + r, cy - w),
-                (cx + r, cy + w), (cx + w, cy + w), (cx + w, cy + r), (cx - w, cy + r),
-                (cx - w, cy + w), (cx - r, cy + w), (cx - r, cy - w), (cx - w, cy - w)]
-    if shape == "heart":
-        pts = []
-        for k in range(40):
-            t = 2 * math.pi * k / 40
-            x = 16 * math.sin(t) ** 3
-            y = 13 * math.cos(t) - 5 * math.cos(2 * t) - 2 * math.cos(3 * t) - math.cos(4 * t)
-            pts.append((cx + r * x / 16.5, cy - r * (y + 2.5) / 15.5))
-        return pts
-    raise ValueError(f"unknown shape {shape!r}")
-
-
-def _background(size: int, kind: str) -> Image.Image:
-    img = Image.new("RGB", (size, size), (_BG_LIGHT,) * 3)
-    draw = ImageDraw.Draw(img)
-    dark = (_BG_DARK,) * 3
-    step = max(4, size // 8)
-    if kind == "striped":
-        for y in range(0, size, step):
-            draw.rectangle([0, y, size, y + step // 2 - 1], fill=dark)
-    elif kind == "dotted":
-        d = max(1, step // 4)
-        for y in range(step // 2, size, step):
-            for x in range(step // 2, size, step):
-                draw.ellipse([x - d, y - d, x + d, y + d], fill=dark)
-    elif kind == "checkered":
-        for y in range(0, size, step):
-            for x in range(0, size, step):
-                if ((x // step) + (y // step)) % 2:
-                    draw.rectangle([x, y, x + step - 1, y + step - 1], fill=dark)
-    return img
-
-
-def _object_centres(count: int, gx: float, gy: float, r: float, size: int) -> list[tuple[float, float]]:
-    """Centres of ``count`` non-overlapping objects grouped around (gx, gy), kept inside the image."""
-    if count == 1:
-        offsets = [(0.0, 0.0)]
-    elif count == 2:
-        d = 1.1 * r
-        offsets = [(-d, 0.0), (d, 0.0)]
-    else:
-        d = 1.2 * r
-        offsets = [(d * math.cos(a), d * math.sin(a)) for a in (math.radians(-90), math.radians(30), math.radians(150))]
-    ext = max(max(abs(ox), abs(oy)) for ox, oy in offsets) + r + 1
-    gx = min(max(gx, ext), size - ext)
-    gy = min(max(gy, ext), size - ext)
-    return [(gx + ox, gy + oy) for ox, oy in offsets]
-
-
-def _render(*, size, shape, rgb, radius_frac, position, count, background, jitter, anomaly, noise_seed) -> np.ndarray:
-    ss = _SUPERSAMPLE
-    big = size * ss
-    img = _background(big, background)
-    draw = ImageDraw.Draw(img)
-    fx, fy = _POSITION_XY[position]
-    gx = (fx + 0.03 * jitter[0]) * big
-    gy = (fy + 0.03 * jitter[1]) * big
-    r = radius_frac * _COUNT_FACTOR[count] * (1.0 + 0.08 * jitter[2]) * big
-    for cx, cy in _object_centres(count, gx, gy, r, big):
-        poly = _shape_polygon(shape, cx, cy, r)
-        if poly is None:
-            draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=rgb)
-        else:
-            draw.polygon(poly, fill=rgb)
-    img = img.resize((size, size), Image.Resampling.BOX)
-    if anomaly == "blurred":
-        img = img.filter(ImageFilter.GaussianBlur(radius=size / 20))
-    arr = np.asarray(img, dtype=np.uint8)
-    if anomaly == "noised":
-        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(list(noise_seed))))
-        noise = rng.normal(0.0, 60.0, size=arr.shape)
-        arr = np.clip(arr.astype(np.float64) + noise, 0, 255).astype(np.uint8)
-    return np.ascontiguousarray(arr)

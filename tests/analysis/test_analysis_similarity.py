@@ -129,6 +129,26 @@ def test_block_means_survive_chunking(monkeypatch):
     np.testing.assert_allclose(chunked.values, reference.values, atol=1e-6)
 
 
+def test_block_means_of_unit_rows_stack_nothing(monkeypatch):
+    """Unit rows (a session's) are summed where they lie: the traced peak stays far below a copy of
+    the rows even when a chunk would span both modalities (it once stacked them: 1.5 n rows here)."""
+    import tracemalloc
+
+    from amumo_ng.analysis.validation import l2_normalize
+
+    n, d, grid = 20_000, 32, 100
+    image, text = make_pairs(n, d, seed=5)
+    image, text = l2_normalize(image), l2_normalize(text)
+    monkeypatch.setattr(similarity, "_CHUNK_BYTES", 3 * n * d * 4 // 2)  # one chunk would cover 1.5 n rows
+    tracemalloc.start()
+    lod = block_mean_similarity(image, text, grid, unit=True)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < (2 * n * d * 4) / 4  # a quarter of one copy of all rows
+    means = np.stack([np.vstack([image, text])[a:b].astype(np.float64).mean(0) for a, b in zip(lod.edges[:-1], lod.edges[1:])])
+    np.testing.assert_allclose(lod.values, means @ means.T, atol=2e-6)
+
+
 @settings(max_examples=40, deadline=None)
 @given(n=st.integers(2, 15), grid=st.integers(2, 12), data=st.data())
 def test_level_of_detail_tile_equals_brute_force(n, grid, data):

@@ -122,6 +122,9 @@ def test_hover_at_100k_gives_the_exact_value_of_the_cell_it_names(scale_page):
     canvas = page.locator('canvas[data-amumo="heatmap-canvas"]')
     canvas.evaluate("c => c.scrollIntoView({block: 'center'})")
     box = canvas.bounding_box()
+    # the scatter's 100k pair lines lie on a layer of their own: a hover rings the pair on the
+    # layer above and leaves the lines alone (restroking them took ~400 ms a hover)
+    line_draws = page.get_attribute(SCATTER, "data-line-layer-draws")
     page.mouse.move(box["x"] + 0.73 * box["width"], box["y"] + 0.21 * box["height"], steps=3)
     value_sel = '[data-amumo="hover-value"]'
     page.wait_for_function("s => /cos = -?[0-9]/.test(document.querySelector(s)?.textContent || '')",
@@ -129,6 +132,10 @@ def test_hover_at_100k_gives_the_exact_value_of_the_cell_it_names(scale_page):
     row = int(page.get_attribute(HEATMAP, "data-hover-row"))
     col = int(page.get_attribute(HEATMAP, "data-hover-col"))
     assert row < N <= col  # image row, text column: a cross-modal cell
+    ring = page.get_attribute(SCATTER, "data-hover-ring")
+    assert ring and len(ring.split(",")) == 2  # the row's image and the column's text point
+    assert page.get_attribute(SCATTER, "data-line-layer-draws") == line_draws
+    assert int(page.get_attribute(SCATTER, "data-overlay-lines")) == N  # and the lines are still there
     text = page.text_content(value_sel)
     page.mouse.move(1, 1)
     out = run_source(page, VALUE_CELL.replace("HOVER_ROW", str(row)).replace("HOVER_COL", str(col)), "SCALE_VALUE=")

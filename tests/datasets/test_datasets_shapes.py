@@ -211,7 +211,7 @@ def test_hundred_thousand_pairs_build_without_rendering(monkeypatch):
     def no_render(**kwargs):
         raise AssertionError("rendered eagerly")
 
-    monkeypatch.setattr(shapes_mod, "_render", no_render)
+    monkeypatch.setattr(shapes_mod, "render_pair", no_render)
     d = ShapesDataset(n=100_000, seed=0)
     assert len(d) == 100_000
     assert len(d.meta) == 100_000 and len(d.captions) == 100_000

@@ -1,4 +1,24 @@
-// Rings the scatter draws on its overlay canvas: clamped outliers, and the hovered pair.
+// Rings the scatter draws on its overlay canvas: clamped outliers, and the hovered pair; the
+// overlay's canvases themselves.
+import { h } from "./dom.js";
+
+// A transparent canvas of CSS size width x height laid over the plot (pointer events pass
+// through), `dpr` device pixels per CSS px; `name`: its data-amumo (none when null)
+export function overlayCanvas(name, width, height, dpr) {
+  const c = h("canvas", { class: "amumo-overlay", ...(name ? { "data-amumo": name } : {}),
+    style: `width:${width}px;height:${height}px;position:absolute;left:0;top:0;pointer-events:none` });
+  c.width = Math.round(width * dpr); c.height = Math.round(height * dpr);
+  return c;
+}
+
+// The canvas's 2D context, emptied, drawing in CSS px
+export function clearedContext(canvas, dpr) {
+  const ctx = canvas.getContext("2d");
+  ctx.setTransform(1, 0, 0, 1, 0, 0);
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  return ctx;
+}
 
 // A thin dark ring of radius r (CSS px) around each screen position of `positions` ([x, y] or null)
 export function strokeClampRings(ctx, positions, r) {

@@ -40,3 +40,33 @@ export function pointRows({ xy, m, n, codes, vis, fade, gpuLines, cosine }) {
   }
   return { rows, back, front, hasNone };
 }
+
+// Uint8Array [m] of the m points (pairs, or n images then n texts when `kind` is "modality"), 1
+// where the point's pair is in `order` (Int32Array of the pairs in view); null when every pair is
+export function pairsInView(order, n, m, kind) {
+  if (order.length === n) return null;
+  const vis = new Uint8Array(m);
+  for (const pair of order) {
+    if (pair < 0 || pair >= n) continue;
+    vis[pair] = 1;
+    if (kind === "modality") vis[n + pair] = 1;
+  }
+  return vis;
+}
+
+// {promise, done}: resolves (done = true) a frame after the canvas's first layout, or after 1 s.
+// regl-scatterplot renders again when its canvas is first sized (its ResizeObserver), so points
+// drawn before that are rendered twice, a second full software-WebGL frame (seconds at a million
+// points). Once laid out, a draw starts synchronously again (a model switch clears stale points at
+// once). `life`: the scatter's disposer (observer and timer go with it).
+export function firstLayout(canvas, life) {
+  const state = { done: false, promise: null };
+  state.promise = new Promise((resolve) => {
+    const finish = () => { state.done = true; resolve(); };
+    const ro = new ResizeObserver(() => { ro.disconnect(); requestAnimationFrame(finish); });
+    ro.observe(canvas);
+    const t = setTimeout(() => { ro.disconnect(); finish(); }, 1000);
+    life.add(() => { clearTimeout(t); ro.disconnect(); });
+  });
+  return state;
+}

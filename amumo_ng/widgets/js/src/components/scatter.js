@@ -14,9 +14,9 @@ import { createSearch, mountInControls } from "./search.js";
 import { mountScatterMarks } from "./scatter-marks.js";
 import { LINES_LIMIT, OVERLAY_LINES, extremeAnchors, overlayPairs, strokePairLines } from "./scatter-lines.js";
 import { guardPointer } from "./scatter-pointer.js";
-import { strokeClampRings, strokeHover } from "./scatter-rings.js";
+import { clearedContext, overlayCanvas, strokeClampRings, strokeHover } from "./scatter-rings.js";
 import { DENSITY_FIRST_POINTS, paintDensity } from "./scatter-density.js";
-import { afterPaint, pointRows, pointsFit, settled } from "./scatter-rows.js";
+import { afterPaint, firstLayout, pairsInView, pointRows, pointsFit, settled } from "./scatter-rows.js";
 import { createLineColorSelect, lineColorState, lutRgb, setLineStyle } from "./scatter-line-colors.js";
 
 export { LINES_LIMIT, OVERLAY_LINES };
@@ -33,9 +33,11 @@ const LINE_TRAITS = "change:line_color change:line_color_range change:line_color
 export function createScatter(model, { group, source, width = 460, height = 460, search = true, rpc = null }) {
   const life = createDisposer();
   const canvas = h("canvas", { "data-amumo": "scatter-canvas", style: `width:${width}px;height:${height}px` });
-  const overlay = h("canvas", { class: "amumo-overlay", style: `width:${width}px;height:${height}px;position:absolute;left:0;top:0;pointer-events:none` });
+  // the overlay in two layers: the pair lines (up to 100k segments: redrawn when the camera, the
+  // points or the selection change) under the rings (clamped outliers, the hovered pair: on hover)
   const dpr = pixelRatio();
-  overlay.width = Math.round(width * dpr); overlay.height = Math.round(height * dpr);
+  const lineLayer = overlayCanvas("scatter-line-layer", width, height, dpr);
+  const overlay = overlayCanvas(null, width, height, dpr);
   const status = h("span", { "data-amumo": "projection-status", class: "amumo-muted" });
   const note = h("span", { "data-amumo": "projection-note", class: "amumo-muted" });
   const progress = h("progress", { class: "amumo-progress", max: 1, value: 0 });
@@ -53,7 +55,7 @@ export function createScatter(model, { group, source, width = 460, height = 460,
   const bar = h("div", { class: "amumo-scatter-bar" }, [
     colorBy.el, h("label", {}, [lines, " pair lines ", lineColor.el]), linesNote, lasso, selInfo, clear, clampedInfo, note, status, progress,
   ]);
-  const box = h("div", { class: "amumo-scatter", "data-amumo": "scatter", style: `width:${width}px;height:${height}px` }, [canvas, overlay]);
+  const box = h("div", { class: "amumo-scatter", "data-amumo": "scatter", style: `width:${width}px;height:${height}px` }, [canvas, lineLayer, overlay]);
   const title = model.get("plot_title") === undefined ? null
     : h("div", { class: "amumo-scatter-title", "data-amumo": "scatter-title", style: "font-weight:600;font-size:12px;min-height:16px;margin:0 0 3px" });
   // as wide as the plot (and its 1 px border): the legend and the bar wrap below it, so two
@@ -124,18 +126,7 @@ export function createScatter(model, { group, source, width = 460, height = 460,
   const itemOf = (p) => (kind === "pair" ? { pair: p, modality: "pair" } : { pair: p % n, modality: p < n ? "image" : "text" });
   const fading = () => model.get("projection_scope") !== "view"; // fitted on all pairs: fade, don't hide
 
-  // Uint8Array [m], 1 where the point's pair is in view; null when every pair is
-  function visibleMask(m) {
-    const order = typed(Int32Array, model.get("order"));
-    if (order.length === n) return null;
-    const vis = new Uint8Array(m);
-    for (const pair of order) {
-      if (pair < 0 || pair >= n) continue;
-      vis[pair] = 1;
-      if (kind === "modality") vis[n + pair] = 1;
-    }
-    return vis;
-  }
+  const visibleMask = (m) => pairsInView(typed(Int32Array, model.get("order")), n, m, kind);
 
   let stale = false;  // points that are not the current model's: nothing drawn, "computing…"
   async function drawPoints() { // only through requestDraw()
@@ -250,19 +241,25 @@ export function createScatter(model, { group, source, width = 460, height = 460,
     syncBar();
   }
 
-  function drawOverlay() {
-    const ctx = overlay.getContext("2d");
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.clearRect(0, 0, width, height);
+  const at = (p) => scatterplot.getScreenPosition(p);
+  function drawOverlay() { drawLineLayer(); drawRings(); }
+
+  let lineLayerDraws = 0; // times the line layer was drawn (a hover must not redraw it)
+  function drawLineLayer() {
+    const ctx = clearedContext(lineLayer, dpr);
+    box.setAttribute("data-line-layer-draws", String(++lineLayerDraws));
+    if (drawn && overlayLines) drawOverlayLines(ctx);
+  }
+
+  function drawRings() {
+    const ctx = clearedContext(overlay, dpr);
     box.setAttribute("data-hover-ring", drawn ? hovered.join(",") : "");
     if (!drawn) return;
-    const at = (p) => scatterplot.getScreenPosition(p);
-    if (overlayLines) drawOverlayLines(ctx, at);
     strokeClampRings(ctx, clampedRing.map(at), scatterplot.get("pointSize") / 2 + 2.5);
     strokeHover(ctx, hovered.map(at));
   }
 
-  function drawOverlayLines(ctx, at) {
+  function drawOverlayLines(ctx) {
     const { pairs, why } = overlayPairs(typed(Int32Array, model.get("order")), model.get("selection") || [], !!visDrawn);
     const count = strokePairLines(ctx, xyDrawn, n, pairs, at, anchors, lineState.mode === "cosine" ? lineState : null);
     box.setAttribute("data-overlay-lines", String(count));
@@ -299,7 +296,7 @@ export function createScatter(model, { group, source, width = 460, height = 460,
     const it = itemOf(p);
     const partner = kind === "modality" ? pointOf(it.pair, it.modality === "image" ? "text" : "image") : null;
     hovered = partner == null ? [p] : [p, partner];
-    drawOverlay();
+    drawRings();
     box.setAttribute("data-hover-point", String(p));
     // the hovered point first, then its partner: the heatmap lights the row of the first, the column of the other
     const other = it.modality === "image" ? "text" : "image";
@@ -308,7 +305,7 @@ export function createScatter(model, { group, source, width = 460, height = 460,
     publish(group, { kind: "hover", source, origin: "scatter", items, point: kind === "pair" ? "pair" : it.modality });
   });
   scatterplot.subscribe("pointOut", () => {
-    hovered = []; drawOverlay();
+    hovered = []; drawRings();
     box.removeAttribute("data-hover-point");
     publish(group, { kind: "hover-out", source });
   });
@@ -341,11 +338,11 @@ export function createScatter(model, { group, source, width = 460, height = 460,
   life.add(subscribe(group, (msg) => {
     if (msg.kind === "focus") { centreOn(msg.pair); return; }
     if (msg.source === source && msg.origin === "scatter") return;
-    if (msg.kind === "hover-out") { hovered = []; drawOverlay(); return; }
+    if (msg.kind === "hover-out") { hovered = []; drawRings(); return; }
     if (msg.kind !== "hover" || !drawn) return;
     hovered = msg.items.filter((it) => it.pair < n).map((it) => pointOf(it.pair, it.modality));
     hovered = [...new Set(hovered)];
-    drawOverlay();
+    drawRings();
   }));
 
   function syncBar() {
@@ -369,23 +366,12 @@ export function createScatter(model, { group, source, width = 460, height = 460,
   // change. A change that arrives during a draw is drawn, with the latest state, right after it.
   let drawing = null;
   let redraw = false;
-  // The first draw waits for the canvas's first layout: regl-scatterplot renders again when its
-  // canvas is first sized (its ResizeObserver), so points drawn before that are rendered twice,
-  // a second full software-WebGL frame (seconds at a million points). At most 1 s.
-  // (once laid out, a draw starts synchronously again: a model switch clears stale points at once)
-  let isLaidOut = false;
-  const laidOut = new Promise((resolve) => {
-    const done = () => { isLaidOut = true; resolve(); };
-    const ro = new ResizeObserver(() => { ro.disconnect(); requestAnimationFrame(done); });
-    ro.observe(canvas);
-    const t = setTimeout(() => { ro.disconnect(); done(); }, 1000);
-    life.add(() => { clearTimeout(t); ro.disconnect(); });
-  });
+  const layout = firstLayout(canvas, life); // the first draw waits for it (scatter-rows.js)
   function requestDraw() {
     if (drawing) { redraw = true; return drawing; }
     drawing = (async () => {
       try {
-        if (!isLaidOut) await laidOut;
+        if (!layout.done) await layout.promise;
         do { redraw = false; await drawPoints(); } while (redraw);
       } finally {
         drawing = null;
