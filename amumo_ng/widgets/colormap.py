@@ -45,8 +45,11 @@ def quantize(values: np.ndarray, vmin: float, vmax: float) -> np.ndarray:
     v = np.asarray(values, dtype=np.float32)
     if not vmax > vmin:
         return np.full(v.shape, 128, dtype=np.uint8)
-    scaled = (v - np.float32(vmin)) * np.float32(255.0 / (vmax - vmin))
-    return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+    scaled = v - np.float32(vmin)  # one float32 temporary, worked in place
+    scaled *= np.float32(255.0 / (vmax - vmin))
+    np.rint(scaled, out=scaled)
+    np.clip(scaled, 0, 255, out=scaled)
+    return scaled.astype(np.uint8)
 
 
 def dequantize(index: np.ndarray, vmin: float, vmax: float) -> np.ndarray:
