@@ -209,8 +209,10 @@ def _block_mean_vectors(img: np.ndarray, txt: np.ndarray, edges: np.ndarray, uni
         k_end = int(np.searchsorted(edges, edges[k] + step_rows, side="right")) - 1
         k_end = min(max(k_end, k + 1), sizes.size)
         r0, r1 = int(edges[k]), int(edges[k_end])
-        if r0 < n < r1 and edges[k_border := int(np.searchsorted(edges, n))] == n:
-            k_end, r1 = k_border, n  # images and texts apart: unit rows are then read without a copy
+        if r0 < n < r1:  # end at the image/text border: unit rows are then read without a copy
+            k_border = int(np.searchsorted(edges, n))
+            if edges[k_border] == n:
+                k_end, r1 = k_border, n
         rows = _stacked_unit_rows(img, txt, r0, r1, unit)
         bounds = (edges[k:k_end + 1] - r0).astype(np.intp)
         if device is not None:

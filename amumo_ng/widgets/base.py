@@ -84,8 +84,11 @@ def serialized(method):
 
 #: The traits of the packed captions (see SessionWidget._defer_captions).
 _CAPTION_TRAITS = ("captions_utf8", "caption_offsets")
-#: Seconds after its constructor at which a widget deferring its captions sends them without a view.
-CAPTIONS_FALLBACK_S = 3.0
+#: Seconds after its constructor at which a widget deferring its captions sends them without a view
+#: (for a client that never says ``view_rendering``; every view of this package's bundle does). Not
+#: less: at a million pairs a view may start rendering seconds after the constructor (the state is
+#: relayed and decoded first), and with 3 s the 25 MB of captions went out ahead of its first paint.
+CAPTIONS_FALLBACK_S = 20.0
 
 #: Session traits mirrored two-way by every widget (the browser may set them).
 SHARED_TRAITS = ("model",)
