@@ -12,6 +12,12 @@ else
 TORCH_PINS ?= torch==2.14.1 torchvision==0.29.1
 endif
 STAMP := $(VENV)/.amumo-installed
+# numpy asks Linux for transparent huge pages on every array of 4 MB or more (madvise). On this
+# project's 2-core VMs those pages are faulted in slowly: 256 MB first touched in 3.8-4.4 s with
+# the hint, 0.14-0.20 s without (../shared/notes/fresh-memory.md), and a 1M-pair Explorer took
+# 11.5 s to construct instead of 2.1 s. What make starts (tests, demo, benchmarks) runs without it;
+# NUMPY_MADVISE_HUGEPAGE=1 in the environment keeps numpy's default.
+export NUMPY_MADVISE_HUGEPAGE ?= 0
 PYTEST_ARGS ?=
 JS := amumo_ng/widgets/js
 BUNDLE := amumo_ng/widgets/static/explorer.js

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import sys
@@ -226,6 +227,8 @@ def main(argv=None) -> int:
         server.stop()
         shutil.rmtree(work, ignore_errors=True)
     print_table(results)
+    # numpy's huge-page hint changes first-touch costs several-fold on some VMs (../shared/notes/fresh-memory.md)
+    print(f"(kernels ran with NUMPY_MADVISE_HUGEPAGE={os.environ.get('NUMPY_MADVISE_HUGEPAGE', 'unset: numpy default')})")
     return 0
 
 
