@@ -15,10 +15,10 @@ class EmbeddingError(ValueError):
 
 #: Row blocks of the checks, the normalisation and the PCA statistics hold about this many bytes
 #: (temporaries stay small next to an array of a million rows, which may be memory-mapped). 4 MB,
-#: not more: glibc maps every block above its threshold (at most 32 MB) from fresh pages and
-#: unmaps it when freed, so each 25 MB temporary was paid again in page faults (on a VM whose
-#: fresh pages came at ~70 MB/s, the 100k-pair PCA took 0.9-2.0 s with 32 MB blocks, 0.1-1.1 s
-#: with 4 MB ones); smaller blocks are reused from the heap and stay in cache.
+#: not more: a larger temporary is mapped from fresh pages each time it is made (glibc's mmap
+#: threshold), on which numpy asks for huge pages, and some VMs fault those in slowly
+#: (../shared/notes/fresh-memory.md: there the 100k-pair PCA took 0.9-2.0 s with 32 MB blocks,
+#: 0.1-1.1 s with 4 MB ones); smaller blocks are reused from the heap and stay in cache.
 CHUNK_BYTES = 4 * 2**20
 
 
